@@ -1,0 +1,243 @@
+import { parseAllDocuments } from "yaml";
+import { RadlError } from "./errors.ts";
+import { Feature, Features, SoftFeatures } from "./features.ts";
+import { parseOutports } from "./outports.ts";
+import { pyListRepr } from "./python-repr.ts";
+import type { AnsibleHost, Configure, Contextualize, Deploy, Radl, System } from "./radl.ts";
+import { CPU_PERFORMANCE_UNITS, MEMORY_UNITS } from "./units.ts";
+
+// Validation of a parsed document (spec §5). Messages are the reference's, Python type names
+// included, because clients match on them.
+
+type ValueKind = "string" | "number" | "stringOrList" | "contains";
+
+interface Rule {
+  kind: ValueKind;
+  /** Allowed values, upper-case (compared case-insensitively). */
+  oneOf?: readonly string[];
+  /** A predicate on the value; false gives `Invalid value in property '<prop>'`. */
+  valid?: (feature: Feature, radl: Radl) => boolean;
+  /** Allowed units, upper-case; absent means no unit is allowed. */
+  units?: readonly string[];
+}
+
+const TYPE_NAMES: Record<ValueKind, string> = {
+  string: "<class 'str'>",
+  number: "<class 'float'>",
+  stringOrList: "(<class 'str'>, <class 'list'>)",
+  contains: "<class 'radl.radl.Features'>",
+};
+
+const nonNegative = (f: Feature) => (f.value as number) >= 0;
+const nonEmpty = (f: Feature) => f.value !== "";
+const isVersion = (f: Feature) => f.value === "" || (f.value as string).split(".").every((part) => /^[0-9]+$/.test(part));
+
+/** More than 6 characters with an upper-case letter, a digit and a symbol. */
+function isStrongPassword(f: Feature): boolean {
+  const password = f.value as string;
+  return [...password].length > 6 && password.toLowerCase() !== password && /\p{Nd}/u.test(password) && /[^\p{L}\p{N}]/u.test(password);
+}
+
+const str: Rule = { kind: "string" };
+const memory: Rule = { kind: "number", valid: nonNegative, units: MEMORY_UNITS };
+
+const NETWORK_RULES: Record<string, Rule> = {
+  outbound: { kind: "string", oneOf: ["YES", "NO"] },
+  outports: { kind: "string", valid: (f) => isOutports(f.value as string) },
+  provider_id: str,
+};
+
+const SYSTEM_RULES: Record<string, Rule> = {
+  spot: { kind: "string", oneOf: ["YES", "NO"] },
+  image_type: { kind: "string", oneOf: ["VMDK", "QCOW", "QCOW2", "RAW"] },
+  virtual_system_type: str,
+  price: { kind: "number", valid: nonNegative },
+  "cpu.count": { kind: "number", valid: nonNegative },
+  "cpu.arch": { kind: "string", oneOf: ["I386", "I686", "X86_64", "ARM64", "AARCH64"] },
+  "cpu.performance": { kind: "number", valid: nonNegative, units: CPU_PERFORMANCE_UNITS },
+  "memory.size": memory,
+  "gpu.count": { kind: "number", valid: nonNegative },
+  "disk.0.os.credentials.new.password": { kind: "string", valid: isStrongPassword },
+  ansible_host: { kind: "string", valid: (f, radl) => !!radl.getAnsibleHost(f.value as string) },
+};
+
+/** Rules of the indexed families `net_interface.N.<suffix>` and `disk.N.<suffix>`. */
+const INDEXED_RULES: Record<string, Record<string, Rule>> = {
+  net_interface: {
+    connection: { kind: "string", valid: (f, radl) => !!radl.getNetwork(f.value as string) },
+    ip: str,
+    dns_name: str,
+  },
+  disk: {
+    "image.url": { kind: "stringOrList" },
+    "image.name": str,
+    type: str,
+    device: str,
+    mount_path: str,
+    fstype: str,
+    size: memory,
+    free_size: memory,
+    "os.name": { kind: "string", oneOf: ["LINUX", "WINDOWS", "MAC OS X"] },
+    "os.flavour": str,
+    "os.version": { kind: "string", valid: isVersion },
+    "os.credentials.username": str,
+    "os.credentials.password": str,
+    "os.credentials.public_key": str,
+    "os.credentials.private_key": str,
+    applications: { kind: "contains", valid: (f, radl) => (checkFeatures(f.value as Features, APPLICATION_RULES, radl), true) },
+  },
+};
+
+const APPLICATION_RULES: Record<string, Rule> = {
+  name: { kind: "string", valid: nonEmpty },
+  path: { kind: "string", valid: nonEmpty },
+  version: { kind: "string", valid: isVersion },
+  preinstalled: { kind: "string", oneOf: ["YES", "NO"] },
+};
+
+const ANSIBLE_RULES: Record<string, Rule> = {
+  host: str,
+  "credentials.username": str,
+  "credentials.password": str,
+  "credentials.private_key": str,
+};
+
+/**
+ * Checks a document and throws the first error (spec §5.2 order: networks, ansible hosts,
+ * systems, deploys, configures, contextualize).
+ */
+export function checkRadl(radl: Radl): void {
+  checkUniqueIds(radl);
+  for (const network of radl.networks) checkFeatures(network, NETWORK_RULES, radl);
+  for (const host of radl.ansibleHosts) checkAnsibleHost(host, radl);
+  for (const system of radl.systems) checkSystem(system, radl);
+  for (const deploy of radl.deploys) checkDeploy(deploy, radl);
+  for (const configure of radl.configures) checkConfigure(configure);
+  checkContextualize(radl.contextualize, radl);
+}
+
+function checkUniqueIds(radl: Radl): void {
+  const duplicated = (ids: string[]) => new Set(ids).size !== ids.length;
+  if (duplicated(radl.systems.map((s) => s.name))) throw new RadlError("Some System name duplicated.");
+  if (duplicated(radl.networks.map((n) => n.id))) throw new RadlError("Some Network name duplicated.");
+}
+
+function checkAnsibleHost(host: AnsibleHost, radl: Radl): void {
+  checkFeatures(host, ANSIBLE_RULES, radl);
+  if (!host.hasFeature("host")) throw new RadlError("Ansible host must have a host", host.line);
+  if (!host.hasFeature("credentials.username")) throw new RadlError("Ansible host must have a credentials.username", host.line);
+  if (!host.hasFeature("credentials.password") && !host.hasFeature("credentials.private_key")) {
+    throw new RadlError("Ansible host must have a credentials.password or credentials.private_key", host.line);
+  }
+}
+
+function checkSystem(system: System, radl: Radl): void {
+  checkFeatures(system, SYSTEM_RULES, radl);
+  const indices = checkIndexedFeatures(system, radl);
+  for (const [family, used] of indices) {
+    const sorted = [...used].sort((a, b) => a - b);
+    if (sorted[0] !== 0 || sorted[sorted.length - 1] !== sorted.length - 1) {
+      throw new RadlError(`Invalid indices values in properties '${family}'`, system.line);
+    }
+  }
+  for (const index of indices.get("net_interface") ?? []) {
+    if (!system.hasFeature(`net_interface.${index}.connection`)) {
+      throw new RadlError("Some net_interface does not have a connection", system.line);
+    }
+  }
+}
+
+/** Checks the features that have a rule, soft groups included (with the same rules). */
+function checkFeatures(features: Features, rules: Record<string, Rule>, radl: Radl): void {
+  for (const feature of features.features) {
+    if (feature instanceof SoftFeatures) {
+      checkFeatures(feature.features, rules, radl);
+      checkIndexedFeatures(feature.features, radl);
+    } else {
+      const rule = rules[feature.prop];
+      if (rule) checkFeature(feature, rule, radl);
+    }
+  }
+}
+
+/**
+ * Checks `net_interface.N.*` and `disk.N.*` features and returns, per family, the indices that
+ * carry at least one property with a rule.
+ */
+function checkIndexedFeatures(features: Features, radl: Radl): Map<string, Set<number>> {
+  const indices = new Map<string, Set<number>>();
+  for (const feature of features.features) {
+    if (feature instanceof SoftFeatures) continue;
+    const [family, index, ...rest] = feature.prop.split(".");
+    const familyRules = INDEXED_RULES[family];
+    if (!familyRules || index === undefined) continue;
+    if (!/^[0-9]+$/.test(index)) throw new RadlError("Invalid property name; expected an index.", feature.line);
+    const rule = familyRules[rest.join(".")];
+    if (!rule || rest.length === 0) continue;
+    checkFeature(feature, rule, radl);
+    const used = indices.get(family) ?? new Set<number>();
+    used.add(Number(index));
+    indices.set(family, used);
+  }
+  return indices;
+}
+
+function checkFeature(feature: Feature, rule: Rule, radl: Radl): void {
+  const fail = (message: string): never => {
+    throw new RadlError(message, feature.line);
+  };
+  if (!hasKind(feature, rule.kind)) fail(`Invalid type; expected ${TYPE_NAMES[rule.kind]}`);
+  if (feature.type === "string" && !feature.prop.includes("version") && feature.operator !== "=") fail("Invalid operator; expected '='");
+  if (rule.oneOf && !rule.oneOf.includes((feature.value as string).toUpperCase())) fail(`Invalid value; expected one of ${pyListRepr(rule.oneOf)}`);
+  if (rule.valid && !rule.valid(feature, radl)) fail(`Invalid value in property '${feature.prop}'`);
+  if (!rule.units && feature.unit) fail("Invalid unit; expected none");
+  if (rule.units && !rule.units.includes(feature.unit.toUpperCase())) fail(`Invalid unit; expected one of ${pyListRepr(rule.units)}`);
+}
+
+function hasKind(feature: Feature, kind: ValueKind): boolean {
+  switch (kind) {
+    case "string": return feature.type === "string";
+    case "number": return feature.isNumber;
+    case "stringOrList": return feature.type === "string" || feature.type === "list";
+    case "contains": return feature.type === "contains";
+  }
+}
+
+function isOutports(value: string): boolean {
+  try {
+    parseOutports(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkDeploy(deploy: Deploy, radl: Radl): void {
+  if (!radl.getSystem(deploy.system)) throw new RadlError("Invalid system id in the deploy.", deploy.line);
+  if (!Number.isInteger(deploy.vmNumber) || deploy.vmNumber < 0) throw new RadlError("Invalid number of virtual machines to deploy.", deploy.line);
+}
+
+function checkConfigure(configure: Configure): void {
+  if (!configure.recipes) return;
+  const problem = yamlProblem(configure.recipes);
+  if (problem) throw new RadlError(`Invalid YAML code: ${problem}.`, configure.line);
+}
+
+/** Why a recipe is not one valid YAML document, or null when it is. */
+export function yamlProblem(recipe: string): string | null {
+  const documents = parseAllDocuments(recipe);
+  if (!Array.isArray(documents)) return null; // an empty stream is valid
+  for (const document of documents) {
+    if (document.errors.length > 0) return document.errors[0].message.split("\n")[0];
+  }
+  if (documents.length > 1) return "expected a single document in the stream, but found another document";
+  return null;
+}
+
+function checkContextualize(ctxt: Contextualize, radl: Radl): void {
+  if (!Number.isInteger(ctxt.maxTime) || ctxt.maxTime < 0) throw new RadlError("Invalid 'max time' in 'contextualize'", ctxt.line);
+  for (const item of ctxt.items?.values() ?? []) {
+    if (!radl.getSystem(item.system)) throw new RadlError(`Invalid system id '${item.system}'`, item.line);
+    if (!radl.getConfigure(item.configure)) throw new RadlError(`Invalid configure id '${item.configure}'`, item.line);
+  }
+}

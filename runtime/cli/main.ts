@@ -1,0 +1,37 @@
+import { processIo, UsageError, type CommandIo } from "./io.ts";
+import { radlCommand, RADL_USAGE } from "./radl-command.ts";
+
+const USAGE = `Usage: infra-manager <command> [arguments]
+
+Commands:
+  radl       parse, format and check RADL documents (infra-manager radl --help)
+
+${RADL_USAGE}`;
+
+const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number>> = {
+  radl: radlCommand,
+};
+
+/** Runs the command line; returns the exit code (2 for usage mistakes). */
+export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    io.stdout(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new UsageError(`unknown command '${name}'`);
+    return await command(args, io);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.stderr(`infra-manager: ${(error as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "EISDIR") {
+      io.stderr(`infra-manager: ${(error as Error).message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
