@@ -13,7 +13,7 @@ export function radlToText(radl: Radl): string {
   for (const configure of radl.configures) {
     if (configure.recipes === null) parts.push(`configure ${configure.name}`);
     else if (configure.recipes === "") parts.push(`configure ${configure.name} ()`);
-    else parts.push(`configure ${configure.name} (\n@begin\n${configure.recipes}\n@end\n)`);
+    else parts.push(`configure ${configure.name} (\n@begin${framedRecipe(configure.recipes)}@end\n)`);
   }
   parts.push(contextualizeToText(radl.contextualize));
   for (const deploy of radl.deploys) parts.push(`deploy ${deploy.system} ${deploy.vmNumber}${deploy.cloudId ? ` ${deploy.cloudId}` : ""}`);
@@ -31,4 +31,13 @@ export function contextualizeToText(ctxt: Contextualize): string {
     lines.push(`system ${item.system} configure ${item.configure} ${step} ${tool}`);
   }
   return `contextualize ${maxTime} (\n${lines.join("\n")}\n)`;
+}
+
+/**
+ * A recipe between `@begin` and `@end`. The reference always adds a newline on both sides, so
+ * every text round trip grew a blank line at each end; a recipe parsed from text already starts
+ * and ends with one, and is written back as it was read.
+ */
+function framedRecipe(recipes: string): string {
+  return recipes.startsWith("\n") && recipes.endsWith("\n") ? recipes : `\n${recipes}\n`;
 }
