@@ -15,6 +15,7 @@ export { parseRadlText, MAX_NESTING } from "./parser.ts";
 export { parseRadlJson, radlToSimple, featuresToSimple, dumpRadlJson } from "./json.ts";
 export type { SimpleJson, SimpleObject } from "./json.ts";
 export { radlToText, contextualizeToText } from "./text.ts";
+export { mergeRadl, resolveReferences } from "./merge.ts";
 export { convertUnits, unitFactor, MEMORY_UNITS } from "./units.ts";
 export { describeRadl } from "./describe.ts";
 export type { RadlDescription } from "./describe.ts";
