@@ -1,0 +1,194 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseRadlText, type Radl, type System } from "../../core/index.ts";
+import type { Infrastructure, VmData } from "./infrastructure.ts";
+
+// The contextualization flow (IM behaviour §5.7): whether it is enabled, its effect on VM and
+// infrastructure states, the master VM and its SSH wait, the time limits, and the log lines.
+// Configuring machines over SSH is a contextualizer plugin's job; until one is configured, SSH
+// access is never established and the wait ends as the reference's does when the master
+// cannot be reached. Fake addresses (the Dummy cloud's 10.0.0.1) are never dialed.
+
+export interface ContextSettings {
+  /** MAX_CONTEXTUALIZATION_TIME, seconds (a `contextualize N (…)` block overrides it). */
+  maxTime: number;
+  /** WAIT_RUNNING_VM_TIMEOUT, seconds. */
+  waitRunningVm: number;
+  /** WAIT_SSH_ACCCESS_TIMEOUT, seconds. */
+  waitSshAccess: number;
+  /** WAIT_PUBLIC_IP_TIMEOUT, seconds. */
+  waitPublicIp: number;
+  /** How often the waits look again, milliseconds. */
+  pollMs: number;
+}
+
+/** What the flow needs from the service. */
+export interface ContextHost {
+  settings: ContextSettings;
+  /** Refreshes the VMs' states from their providers. */
+  refresh(infrastructure: Infrastructure): Promise<void>;
+  persist(infrastructure: Infrastructure): void;
+}
+
+export const DISABLED_HEADER = "Contextualization disabled by the RADL/TOSCA template.\n\n";
+
+class ContextFailure extends Error {}
+
+/**
+ * Starts contextualizing (Contextualize in IM): resets every VM's result, then runs the flow in
+ * the background. The returned controller cancels it (RemoveResource, Destroy, a new run).
+ */
+export function startContextualization(host: ContextHost, infrastructure: Infrastructure): AbortController {
+  const controller = new AbortController();
+  const radl = parseRadlText(infrastructure.radl);
+  const vms = infrastructure.liveVms();
+  for (const vm of vms) {
+    vm.contMsg = "";
+    infrastructure.sendVm(vm.imId, { type: "CONTEXT_STARTED" });
+  }
+  infrastructure.configured = null;
+  if (!isEnabled(radl, vms)) {
+    infrastructure.contMsg = DISABLED_HEADER;
+    for (const vm of vms) infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: true });
+    void run(host, infrastructure, controller.signal, () => waitForIps(host, infrastructure, controller.signal), true);
+  } else {
+    infrastructure.contMsg = "";
+    const contextualized = vms.filter((vm) => {
+      if (!hasEmptyConfigure(radl, vm)) return true;
+      vm.contMsg = "Contextualization disabled";
+      infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: true });
+      return false;
+    });
+    const maxTime = radl.contextualize.maxTime || host.settings.maxTime;
+    void run(host, infrastructure, controller.signal, () => withTimeLimit(maxTime, controller.signal, infrastructure, () => configureAll(host, infrastructure, contextualized, controller.signal)), false);
+  }
+  host.persist(infrastructure);
+  return controller;
+}
+
+/** Runs a phase; a failure marks the infrastructure unconfigured, a cancellation leaves it be. */
+async function run(host: ContextHost, infrastructure: Infrastructure, signal: AbortSignal, phase: () => Promise<void>, disabled: boolean): Promise<void> {
+  try {
+    await phase();
+    if (!signal.aborted && disabled) infrastructure.configured = true;
+  } catch (error) {
+    if (signal.aborted) return;
+    if (error instanceof ContextFailure && error.message) log(infrastructure, error.message);
+    failInfrastructure(infrastructure);
+  }
+  host.persist(infrastructure);
+}
+
+function failInfrastructure(infrastructure: Infrastructure): void {
+  infrastructure.configured = false;
+  for (const vm of infrastructure.liveVms()) {
+    if (infrastructure.vmFacts(vm.imId).configured !== true) infrastructure.sendVm(vm.imId, { type: "INFRA_CONTEXT_FAILED" });
+  }
+}
+
+/**
+ * Disabled by `contextualize ()`, by items that all use another tool than Ansible, or when
+ * every VM's system has an empty configure (§5.7.1).
+ */
+export function isEnabled(radl: Radl, vms: readonly VmData[]): boolean {
+  const items = radl.contextualize.items;
+  if (items !== null && items.size === 0) return false;
+  if (items !== null && ![...items.values()].some((item) => item.tool === "Ansible")) return false;
+  return vms.length === 0 || !vms.every((vm) => hasEmptyConfigure(radl, vm));
+}
+
+function vmSystem(vm: VmData): System {
+  return parseRadlText(vm.info).systems[0];
+}
+
+function hasEmptyConfigure(radl: Radl, vm: VmData): boolean {
+  const configure = radl.getConfigure(vmSystem(vm).name);
+  return configure?.recipes === "";
+}
+
+/** The infrastructure log line format: `YYYY-MM-DD HH:MM:SS.ffffff: message`. */
+export function log(infrastructure: Infrastructure, message: string): void {
+  infrastructure.contMsg += `${localTimestamp(new Date())}: ${message}\n`;
+}
+
+export function localTimestamp(date: Date): string {
+  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds() * 1000, 6)}`;
+}
+
+async function withTimeLimit(seconds: number, signal: AbortSignal, infrastructure: Infrastructure, phase: () => Promise<void>): Promise<void> {
+  const timer = new AbortController();
+  const expired = sleep(seconds * 1000, "expired" as const, { signal: AbortSignal.any([signal, timer.signal]) }).catch(() => "cancelled" as const);
+  const outcome = await Promise.race([phase().then(() => "done" as const), expired]);
+  timer.abort();
+  if (outcome !== "expired" || signal.aborted) return;
+  log(infrastructure, "ERROR: Max contextualization time passed.");
+  for (const vm of infrastructure.liveVms()) {
+    if (infrastructure.vmFacts(vm.imId).configured === null) infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: false });
+  }
+  throw new ContextFailure("");
+}
+
+/** Polls `ready` until it holds, or fails with `failure` once `seconds` have passed. */
+async function waitUntil(host: ContextHost, infrastructure: Infrastructure, signal: AbortSignal, seconds: number, ready: () => boolean | "give up", failure: string): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    await host.refresh(infrastructure);
+    const outcome = ready();
+    if (outcome === true) return;
+    if (outcome === "give up" || Date.now() >= deadline) throw new ContextFailure(failure);
+    await sleep(Math.min(host.settings.pollMs, Math.max(1, deadline - Date.now())), undefined, { signal });
+  }
+}
+
+function hasIp(vm: VmData): boolean {
+  const system = vmSystem(vm);
+  return system.getNetworkIds().some((_, index) => system.getInterfaceIp(index) !== undefined);
+}
+
+const NO_IP_NEEDED = new Set(["stopped", "off", "failed"]);
+
+/** Every VM that is up has an IP (check VM IPs, §5.7.3). */
+async function waitForIps(host: ContextHost, infrastructure: Infrastructure, signal: AbortSignal): Promise<void> {
+  await waitUntil(host, infrastructure, signal, host.settings.waitRunningVm,
+    () => infrastructure.liveVms().every((vm) => NO_IP_NEEDED.has(infrastructure.vmState(vm.imId)) || hasIp(vm)), "");
+}
+
+async function configureAll(host: ContextHost, infrastructure: Infrastructure, vms: VmData[], signal: AbortSignal): Promise<void> {
+  await waitForIps(host, infrastructure, signal);
+  log(infrastructure, "Select master VM");
+  const radl = parseRadlText(infrastructure.radl);
+  const master = selectMaster(radl, vms, infrastructure);
+  if (!master) throw new ContextFailure("Contextualization Error: No correct Master VM found. Check if there a linux VM with Public IP.");
+  infrastructure.vmMaster = master.imId;
+  host.persist(infrastructure);
+  log(infrastructure, "Wait master VM to boot");
+  await waitUntil(host, infrastructure, signal, host.settings.waitRunningVm, () => {
+    const state = infrastructure.vmState(master.imId);
+    return state === "failed" ? "give up" : state === "running";
+  }, "Contextualization Error: Error Waiting the Master VM to boot");
+  log(infrastructure, "Wait master VM to have the SSH active.");
+  // No contextualizer plugin can reach the master yet: the wait runs its course without dialing.
+  await sleep(host.settings.waitSshAccess * 1000, undefined, { signal });
+  throw new ContextFailure("Contextualization Error: Error Waiting the Master VM to have the SSH active: Timeout waiting SSH access.");
+}
+
+/**
+ * The master: an existing live master, else the first Linux VM with a public network (or a
+ * proxy host) connected to the most VMs.
+ */
+function selectMaster(radl: Radl, vms: VmData[], infrastructure: Infrastructure): VmData | undefined {
+  const current = vms.find((vm) => vm.imId === infrastructure.vmMaster);
+  if (current) return current;
+  let best: { vm: VmData; links: number } | undefined;
+  for (const vm of vms) {
+    const system = vmSystem(vm);
+    const os = system.getValue("disk.0.os.name");
+    if (os !== undefined && os !== "linux") continue;
+    const networks = system.getNetworkIds();
+    const reachable = networks.some((id) => radl.getNetwork(id)?.isPublic() || radl.getNetwork(id)?.getValue("proxy_host") !== undefined);
+    if (!reachable) continue;
+    const links = vms.filter((other) => other !== vm && vmSystem(other).getNetworkIds().some((id) => networks.includes(id))).length;
+    if (!best || links > best.links) best = { vm, links };
+  }
+  return best?.vm;
+}

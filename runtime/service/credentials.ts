@@ -1,0 +1,118 @@
+import { createHash, createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { promisify } from "node:util";
+import { errors, imCredentials, type AuthItem } from "../../core/index.ts";
+
+// IM credentials (IM behaviour §3.2, §3.4). Owners are stored as salted scrypt hashes, never
+// as passwords. The salt of a username is the same in every record of this server, so one
+// hash per (user, password) serves every infrastructure the user owns.
+
+const scrypt = promisify(scryptCallback) as (password: string, salt: string, keylen: number) => Promise<Buffer>;
+
+/** A validated InfrastructureManager credential of the current call. */
+export interface Identity {
+  username: string;
+  password: string;
+  admin: boolean;
+  hasToken: boolean;
+}
+
+/** An owner as stored: the username in clear (GetInfrastructureOwners returns it), the rest hashed. */
+export interface OwnerRecord {
+  username: string;
+  salt: string;
+  hash: string;
+  hasToken: boolean;
+}
+
+export interface CredentialOptions {
+  /** A secret of this installation, for deriving per-user salts. */
+  installationSecret: string;
+  /** IM's ADMIN_USER entries. */
+  adminUsers: { username: string; password: string }[];
+  /** IM's USER_DB: a JSON file `{"users": [{"username", "password"}]}`; empty disables it. */
+  userDb?: string;
+  /** IM's FORCE_OIDC_AUTH. */
+  forceOidc?: boolean;
+}
+
+const OIDC_PREFIX = "__OPENID__";
+const CACHE_LIMIT = 10_000;
+
+export class Credentials {
+  private readonly hashes = new Map<string, string>();
+
+  constructor(private readonly options: CredentialOptions) {}
+
+  /** Validates every IM item of `auth` and returns the caller's identities. */
+  async identities(auth: readonly AuthItem[]): Promise<Identity[]> {
+    const items = imCredentials(auth);
+    if (items.length === 0) throw errors.noImCredentials();
+    const identities: Identity[] = [];
+    for (const item of items) {
+      const token = typeof item.token === "string" && item.token ? item.token : undefined;
+      if (this.options.forceOidc && !token) throw errors.noImToken();
+      if (token) throw errors.operationFailed("Invalid InfrastructureManager credentials. OIDC tokens are not supported by this server yet.");
+      if (typeof item.username !== "string" || item.username === "") throw errors.noImUsername();
+      const username = item.username;
+      const password = typeof item.password === "string" ? item.password : "";
+      if (username.startsWith(OIDC_PREFIX)) throw errors.invalidImUsername();
+      if (this.options.userDb && !(await this.inUserDb(username, password))) throw errors.invalidCredentials();
+      const admin = this.options.adminUsers.some((a) => a.username === username && a.password === password);
+      identities.push({ username, password, admin, hasToken: false });
+    }
+    return identities;
+  }
+
+  /** The stored form of a new owner. */
+  async ownerRecord(identity: Identity): Promise<OwnerRecord> {
+    const salt = this.saltFor(identity.username);
+    return { username: identity.username, salt, hash: await this.hash(identity.password, salt), hasToken: identity.hasToken };
+  }
+
+  /** Whether any identity is an admin or matches any owner (§3.4). */
+  async isAuthorized(identities: readonly Identity[], owners: readonly OwnerRecord[]): Promise<boolean> {
+    for (const identity of identities) {
+      if (identity.admin) return true;
+      for (const owner of owners) {
+        if (owner.username !== identity.username || (owner.hasToken && !identity.hasToken)) continue;
+        if (safeEqual(await this.hash(identity.password, owner.salt), owner.hash)) return true;
+      }
+    }
+    return false;
+  }
+
+  private saltFor(username: string): string {
+    return createHmac("sha256", this.options.installationSecret).update(username).digest("base64url").slice(0, 22);
+  }
+
+  /** scrypt, remembered per (salt, password) by a digest so that plain passwords are not kept. */
+  private async hash(password: string, salt: string): Promise<string> {
+    const key = createHash("sha256").update(salt).update("\0").update(password).digest("base64");
+    const known = this.hashes.get(key);
+    if (known) return known;
+    const hash = (await scrypt(password, salt, 32)).toString("base64");
+    if (this.hashes.size >= CACHE_LIMIT) this.hashes.delete(this.hashes.keys().next().value!);
+    this.hashes.set(key, hash);
+    return hash;
+  }
+
+  private async inUserDb(username: string, password: string): Promise<boolean> {
+    try {
+      const db = JSON.parse(await readFile(this.options.userDb!, "utf8")) as { users?: { username?: unknown; password?: unknown }[] };
+      return (db.users ?? []).some((u) => u.username === username && u.password === password);
+    } catch {
+      return false;
+    }
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function newInstallationSecret(): string {
+  return randomBytes(32).toString("base64");
+}

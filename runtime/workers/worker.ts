@@ -1,0 +1,32 @@
+import { workerData } from "node:worker_threads";
+import { loadPlugins, resolveProvider, type LoadedPlugins, type PluginSpec } from "../plugins.ts";
+import { runProviderOp, type Envelope, type ProviderTask } from "./provider-calls.ts";
+import { createLogger } from "../logger.ts";
+
+// A piscina worker: loads the configured plugins once (into this thread's own container) and
+// runs provider operations.
+
+export interface WorkerData {
+  plugins: PluginSpec[];
+  baseDir: string;
+  logLevel: string;
+}
+
+let loaded: Promise<LoadedPlugins> | undefined;
+const controller = new AbortController();
+
+const setup = workerData as WorkerData;
+
+export default async function runTask(call: ProviderTask): Promise<Envelope<unknown>> {
+  loaded ??= loadPlugins(setup.plugins, setup.baseDir);
+  let plugins: LoadedPlugins;
+  try {
+    plugins = await loaded;
+  } catch (error) {
+    return { ok: false, error: { code: "terminal", message: (error as Error).message } };
+  }
+  const provider = resolveProvider(plugins, call.type);
+  if (!provider) return { ok: false, error: { code: "terminal", message: `No provider plugin for type ${call.type}` } };
+  const log = createLogger({ level: setup.logLevel, fields: { worker: true, provider: call.type, op: call.op } });
+  return runProviderOp(provider, call, log, controller.signal);
+}
