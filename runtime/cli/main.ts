@@ -1,15 +1,18 @@
 import { processIo, UsageError, type CommandIo } from "./io.ts";
 import { radlCommand, RADL_USAGE } from "./radl-command.ts";
+import { serveCommand, SERVE_USAGE } from "./serve-command.ts";
 
 const USAGE = `Usage: infra-manager <command> [arguments]
 
 Commands:
+  serve      serve the IM XML-RPC API
   radl       parse, format and check RADL documents (infra-manager radl --help)
 
-${RADL_USAGE}`;
+${SERVE_USAGE}${RADL_USAGE}`;
 
 const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number>> = {
   radl: radlCommand,
+  serve: serveCommand,
 };
 
 /** Runs the command line; returns the exit code (2 for usage mistakes). */
@@ -28,7 +31,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
       io.stderr(`infra-manager: ${(error as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "EISDIR") {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "EISDIR" || (error as Error).name === "ConfigError" || (error as Error).name === "PluginError") {
       io.stderr(`infra-manager: ${(error as Error).message}\n`);
       return 1;
     }

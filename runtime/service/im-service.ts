@@ -112,8 +112,11 @@ export class ImService {
 
   private attach(infrastructure: Infrastructure): void {
     this.infrastructures.set(infrastructure.id, infrastructure);
-    infrastructure.actor.on("deployFinished", ({ plan }) => void this.assemble(infrastructure, plan));
-    infrastructure.actor.on("deployFailed", ({ error }) => this.failDeploy(infrastructure, errors.operationFailed(error)));
+    // Emitted events arrive while the actor is mid-transition: handle them once it has settled.
+    infrastructure.actor.on("deployFinished", ({ plan }) => setImmediate(() => {
+      this.assemble(infrastructure, plan).catch((error: Error) => this.failDeploy(infrastructure, error));
+    }));
+    infrastructure.actor.on("deployFailed", ({ error }) => setImmediate(() => this.failDeploy(infrastructure, errors.operationFailed(error))));
     infrastructure.actor.subscribe({ next: () => this.persist(infrastructure), error: (error) => this.deps.log.error("infrastructure actor failed", { infrastructureId: infrastructure.id, error }) });
     infrastructure.actor.start();
   }
@@ -202,13 +205,13 @@ export class ImService {
 
   async createInfrastructure(radlText: unknown, auth: unknown, asyncCall: unknown): Promise<string> {
     const caller = await this.caller(auth, "write");
-    const radl = parseChecked(radlText);
-    const infrastructure = new Infrastructure(uuid1(), startActor(this.machine, ""), Math.floor(Date.now() / 1000));
-    Object.assign(infrastructure, { actor: startActor(this.machine, infrastructure.id) });
+    parseChecked(radlText);
+    const id = uuid1();
+    const infrastructure = new Infrastructure(id, startActor(this.machine, id), Math.floor(Date.now() / 1000));
     infrastructure.owners = await Promise.all(caller.identities.map((identity) => this.deps.credentials.ownerRecord(identity)));
     this.attach(infrastructure);
     await this.persist(infrastructure);
-    const adding = this.addResourceTo(infrastructure, radl, caller.auth, true);
+    const adding = this.addResourceTo(infrastructure, radlText, caller.auth, true);
     if (truthy(asyncCall)) {
       adding.catch((error: Error) => {
         log(infrastructure, error.message);

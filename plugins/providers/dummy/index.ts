@@ -57,6 +57,7 @@ export class DummyProvider implements CloudProvider {
   private launched(request: LaunchRequest, providerId: string): LaunchResult {
     const info = request.requestedRadl.clone();
     const system = info.systems[0];
+    system.setValue("state", "running");
     system.setValue("provider.type", "Dummy");
     system.setValue("net_interface.0.ip", "10.0.0.1");
     system.setCredentials({ username: "username", password: "password" });

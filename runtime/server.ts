@@ -1,0 +1,92 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ServerConfig } from "./config.ts";
+import { createLogger, type RuntimeLogger } from "./logger.ts";
+import { loadPlugins, resolveStore } from "./plugins.ts";
+import { Credentials, newInstallationSecret } from "./service/credentials.ts";
+import { ImService } from "./service/im-service.ts";
+import { ProviderPool } from "./workers/pool.ts";
+import { imMethods } from "./xmlrpc/methods.ts";
+import { XmlRpcServer } from "./xmlrpc/server.ts";
+
+// Wires a server from its configuration: plugins, store, worker pool, IM service, XML-RPC.
+
+export interface RunningServer {
+  host: string;
+  port: number;
+  service: ImService;
+  /** Stops accepting calls, finishes the ones in flight, saves everything, stops the workers. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, log: RuntimeLogger = createLogger({ level: config.logLevel })): Promise<RunningServer> {
+  const plugins = await loadPlugins(config.plugins, config.baseDir);
+  await mkdir(config.dataDir, { recursive: true });
+  const store = resolveStore(plugins, config.store, { dataDir: config.dataDir });
+  await store.open();
+  const im = config.im;
+  const pool = new ProviderPool({ plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, concurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads });
+  const credentials = new Credentials({ installationSecret: await installationSecret(config.dataDir), adminUsers: im.ADMIN_USER, userDb: im.USER_DB, forceOidc: im.FORCE_OIDC_AUTH });
+  const service = new ImService({
+    settings: {
+      version: im.VERSION,
+      bootMode: im.BOOT_MODE,
+      maxVmFails: im.MAX_VM_FAILS,
+      delayBetweenVmRetries: im.DELAY_BETWEEN_VM_RETRIES,
+      vmInfoUpdateFrequency: im.VM_INFO_UPDATE_FREQUENCY,
+      vmInfoUpdateErrorGracePeriod: im.VM_INFO_UPDATE_ERROR_GRACE_PERIOD,
+      defaults: { cpus: im.DEFAULT_VM_CPUS, memory: im.DEFAULT_VM_MEMORY, memoryUnit: im.DEFAULT_VM_MEMORY_UNIT, arch: im.DEFAULT_VM_CPU_ARCH },
+      defaultVmName: im.DEFAULT_VM_NAME,
+      vmInfoJson: im.VMINFO_JSON,
+      context: {
+        maxTime: im.MAX_CONTEXTUALIZATION_TIME,
+        waitRunningVm: im.WAIT_RUNNING_VM_TIMEOUT,
+        waitSshAccess: im.WAIT_SSH_ACCCESS_TIMEOUT,
+        waitPublicIp: im.WAIT_PUBLIC_IP_TIMEOUT,
+        pollMs: 1000,
+      },
+    },
+    store,
+    providers: pool,
+    providerTypes: plugins.providerTypes,
+    credentials,
+    log,
+  });
+  await service.start();
+  const tls = config.tls && {
+    key: await readFile(config.tls.keyFile),
+    cert: await readFile(config.tls.certFile),
+    ca: config.tls.caFile ? await readFile(config.tls.caFile) : undefined,
+  };
+  const server = new XmlRpcServer({
+    methods: imMethods(service, log),
+    bodyLimitBytes: config.bodyLimitBytes,
+    tls: tls ?? undefined,
+    log: (level, message, fields) => log[level](message, fields),
+  });
+  const address = await server.listen(config.port, config.host);
+  log.info("infra-manager serving the IM XML-RPC API", { host: address.host, port: address.port, store: config.store, providers: plugins.providerTypes });
+  return {
+    ...address,
+    service,
+    close: async () => {
+      await server.close();
+      await service.stop();
+      await pool.close();
+      await store.close();
+      log.info("infra-manager stopped");
+    },
+  };
+}
+
+/** The secret that salts owner hashes; created once per data directory. */
+async function installationSecret(dataDir: string): Promise<string> {
+  const file = join(dataDir, "installation-secret");
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    const secret = newInstallationSecret();
+    await writeFile(file, `${secret}\n`, { mode: 0o600, flag: "wx" }).catch(() => undefined);
+    return (await readFile(file, "utf8")).trim();
+  }
+}
