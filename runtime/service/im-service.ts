@@ -300,6 +300,8 @@ export class ImService {
       const controller = new AbortController();
       const run = async () => {
         const infrastructure = this.infrastructures.get(input.id);
+        // The plan is on disk before any launch starts, so a restart finds every launch key.
+        if (infrastructure) await this.persist(infrastructure);
         const pending = input.plan.groups.filter((group) => !input.plan.outcomes[group.key]);
         await Promise.all(pending.map(async (group) => {
           // After a restart the caller's credentials are gone: providers get the cloud alone.
