@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { test } from "node:test";
-import { isAllowedAddress } from "../setup/network-guard.ts";
+import { isAllowedAddress } from "../setup/network-guard.mjs";
 
 test("the network guard allows loopback only", () => {
   for (const host of ["127.0.0.1", "127.5.6.7", "localhost", "::1", "::ffff:127.0.0.1"]) assert.equal(isAllowedAddress(host), true, host);
@@ -26,4 +26,17 @@ test("loopback connections still work under the guard", async () => {
   });
   server.close();
   assert.equal(reply, "hi");
+});
+
+test("the network guard is active in worker threads too (provider calls run there)", async () => {
+  const { Worker } = await import("node:worker_threads");
+  const worker = new Worker(
+    `const net = require("node:net");
+     try { net.connect({ host: "10.0.0.1", port: 22 }); require("node:worker_threads").parentPort.postMessage("connected"); }
+     catch (error) { require("node:worker_threads").parentPort.postMessage(error.message); }`,
+    { eval: true },
+  );
+  const message = await new Promise<string>((resolve) => worker.once("message", resolve));
+  await worker.terminate();
+  assert.match(message, /network guard/);
 });

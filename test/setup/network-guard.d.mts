@@ -1,0 +1,2 @@
+export function allowTestHost(address: string): void;
+export function isAllowedAddress(host: string): boolean;
