@@ -30,13 +30,18 @@ test("loopback connections still work under the guard", async () => {
 
 test("the network guard is active in worker threads too (provider calls run there)", async () => {
   const { Worker } = await import("node:worker_threads");
-  const worker = new Worker(
-    `const net = require("node:net");
-     try { net.connect({ host: "10.0.0.1", port: 22 }); require("node:worker_threads").parentPort.postMessage("connected"); }
-     catch (error) { require("node:worker_threads").parentPort.postMessage(error.message); }`,
-    { eval: true },
-  );
+  const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = await mkdtemp(join(tmpdir(), "guard-"));
+  const file = join(dir, "worker.mjs");
+  await writeFile(file, `import net from "node:net";
+import { parentPort } from "node:worker_threads";
+try { net.connect({ host: "10.0.0.1", port: 22 }); parentPort.postMessage("connected"); }
+catch (error) { parentPort.postMessage(error.message); }`);
+  const worker = new Worker(file);
   const message = await new Promise<string>((resolve) => worker.once("message", resolve));
   await worker.terminate();
+  await rm(dir, { recursive: true, force: true });
   assert.match(message, /network guard/);
 });
