@@ -16,9 +16,17 @@ interface Rule {
   /** Allowed values, upper-case (compared case-insensitively). */
   oneOf?: readonly string[];
   /** A predicate on the value; false gives `Invalid value in property '<prop>'`. */
-  valid?: (feature: Feature, radl: Radl) => boolean;
+  valid?: (feature: Feature, scope: Scope) => boolean;
   /** Allowed units, upper-case; absent means no unit is allowed. */
   units?: readonly string[];
+}
+
+/** The ids of the document's aspects, collected once per check so that rules look them up in O(1). */
+interface Scope {
+  systems: ReadonlySet<string>;
+  networks: ReadonlySet<string>;
+  configures: ReadonlySet<string>;
+  ansibleHosts: ReadonlySet<string>;
 }
 
 const TYPE_NAMES: Record<ValueKind, string> = {
@@ -58,13 +66,13 @@ const SYSTEM_RULES: Record<string, Rule> = {
   "memory.size": memory,
   "gpu.count": { kind: "number", valid: nonNegative },
   "disk.0.os.credentials.new.password": { kind: "string", valid: isStrongPassword },
-  ansible_host: { kind: "string", valid: (f, radl) => !!radl.getAnsibleHost(f.value as string) },
+  ansible_host: { kind: "string", valid: (f, scope) => scope.ansibleHosts.has(f.value as string) },
 };
 
 /** Rules of the indexed families `net_interface.N.<suffix>` and `disk.N.<suffix>`. */
 const INDEXED_RULES: Record<string, Record<string, Rule>> = {
   net_interface: {
-    connection: { kind: "string", valid: (f, radl) => !!radl.getNetwork(f.value as string) },
+    connection: { kind: "string", valid: (f, scope) => scope.networks.has(f.value as string) },
     ip: str,
     dns_name: str,
   },
@@ -84,7 +92,7 @@ const INDEXED_RULES: Record<string, Record<string, Rule>> = {
     "os.credentials.password": str,
     "os.credentials.public_key": str,
     "os.credentials.private_key": str,
-    applications: { kind: "contains", valid: (f, radl) => (checkFeatures(f.value as Features, APPLICATION_RULES, radl), true) },
+    applications: { kind: "contains", valid: (f, scope) => (checkFeatures(f.value as Features, APPLICATION_RULES, scope), true) },
   },
 };
 
@@ -107,23 +115,31 @@ const ANSIBLE_RULES: Record<string, Rule> = {
  * systems, deploys, configures, contextualize).
  */
 export function checkRadl(radl: Radl): void {
-  checkUniqueIds(radl);
-  for (const network of radl.networks) checkFeatures(network, NETWORK_RULES, radl);
-  for (const host of radl.ansibleHosts) checkAnsibleHost(host, radl);
-  for (const system of radl.systems) checkSystem(system, radl);
-  for (const deploy of radl.deploys) checkDeploy(deploy, radl);
+  const scope = checkUniqueIds(radl);
+  for (const network of radl.networks) checkFeatures(network, NETWORK_RULES, scope);
+  for (const host of radl.ansibleHosts) checkAnsibleHost(host, scope);
+  for (const system of radl.systems) checkSystem(system, scope);
+  for (const deploy of radl.deploys) checkDeploy(deploy, scope);
   for (const configure of radl.configures) checkConfigure(configure);
-  checkContextualize(radl.contextualize, radl);
+  checkContextualize(radl.contextualize, scope);
 }
 
-function checkUniqueIds(radl: Radl): void {
-  const duplicated = (ids: string[]) => new Set(ids).size !== ids.length;
-  if (duplicated(radl.systems.map((s) => s.name))) throw new RadlError("Some System name duplicated.");
-  if (duplicated(radl.networks.map((n) => n.id))) throw new RadlError("Some Network name duplicated.");
+/** Refuses duplicated system and network names and collects the ids of every aspect. */
+function checkUniqueIds(radl: Radl): Scope {
+  const systems = new Set(radl.systems.map((s) => s.name));
+  if (systems.size !== radl.systems.length) throw new RadlError("Some System name duplicated.");
+  const networks = new Set(radl.networks.map((n) => n.id));
+  if (networks.size !== radl.networks.length) throw new RadlError("Some Network name duplicated.");
+  return {
+    systems,
+    networks,
+    configures: new Set(radl.configures.map((c) => c.name)),
+    ansibleHosts: new Set(radl.ansibleHosts.map((a) => a.id)),
+  };
 }
 
-function checkAnsibleHost(host: AnsibleHost, radl: Radl): void {
-  checkFeatures(host, ANSIBLE_RULES, radl);
+function checkAnsibleHost(host: AnsibleHost, scope: Scope): void {
+  checkFeatures(host, ANSIBLE_RULES, scope);
   if (!host.hasFeature("host")) throw new RadlError("Ansible host must have a host", host.line);
   if (!host.hasFeature("credentials.username")) throw new RadlError("Ansible host must have a credentials.username", host.line);
   if (!host.hasFeature("credentials.password") && !host.hasFeature("credentials.private_key")) {
@@ -131,9 +147,10 @@ function checkAnsibleHost(host: AnsibleHost, radl: Radl): void {
   }
 }
 
-function checkSystem(system: System, radl: Radl): void {
-  checkFeatures(system, SYSTEM_RULES, radl);
-  const indices = checkIndexedFeatures(system, radl);
+function checkSystem(system: System, scope: Scope): void {
+  const features = system.features;
+  checkFeatures(system, SYSTEM_RULES, scope, features);
+  const indices = checkIndexedFeatures(system, scope, features);
   for (const [family, used] of indices) {
     const sorted = [...used].sort((a, b) => a - b);
     if (sorted[0] !== 0 || sorted[sorted.length - 1] !== sorted.length - 1) {
@@ -148,14 +165,15 @@ function checkSystem(system: System, radl: Radl): void {
 }
 
 /** Checks the features that have a rule, soft groups included (with the same rules). */
-function checkFeatures(features: Features, rules: Record<string, Rule>, radl: Radl): void {
-  for (const feature of features.features) {
+function checkFeatures(features: Features, rules: Record<string, Rule>, scope: Scope, listed = features.features): void {
+  for (const feature of listed) {
     if (feature instanceof SoftFeatures) {
-      checkFeatures(feature.features, rules, radl);
-      checkIndexedFeatures(feature.features, radl);
+      const inner = feature.features.features;
+      checkFeatures(feature.features, rules, scope, inner);
+      checkIndexedFeatures(feature.features, scope, inner);
     } else {
-      const rule = rules[feature.prop];
-      if (rule) checkFeature(feature, rule, radl);
+      const rule = ownEntry(rules, feature.prop);
+      if (rule) checkFeature(feature, rule, scope);
     }
   }
 }
@@ -164,17 +182,24 @@ function checkFeatures(features: Features, rules: Record<string, Rule>, radl: Ra
  * Checks `net_interface.N.*` and `disk.N.*` features and returns, per family, the indices that
  * carry at least one property with a rule.
  */
-function checkIndexedFeatures(features: Features, radl: Radl): Map<string, Set<number>> {
+function checkIndexedFeatures(features: Features, scope: Scope, listed = features.features): Map<string, Set<number>> {
   const indices = new Map<string, Set<number>>();
-  for (const feature of features.features) {
+  for (const feature of listed) {
     if (feature instanceof SoftFeatures) continue;
-    const [family, index, ...rest] = feature.prop.split(".");
-    const familyRules = INDEXED_RULES[family];
-    if (!familyRules || index === undefined) continue;
-    if (!/^[0-9]+$/.test(index)) throw new RadlError("Invalid property name; expected an index.", feature.line);
-    const rule = familyRules[rest.join(".")];
-    if (!rule || rest.length === 0) continue;
-    checkFeature(feature, rule, radl);
+    // `<family>.<index>[.<suffix>]`
+    const prop = feature.prop;
+    const firstDot = prop.indexOf(".");
+    if (firstDot === -1) continue;
+    const family = prop.slice(0, firstDot);
+    const familyRules = ownEntry(INDEXED_RULES, family);
+    if (!familyRules) continue;
+    const secondDot = prop.indexOf(".", firstDot + 1);
+    const index = secondDot === -1 ? prop.slice(firstDot + 1) : prop.slice(firstDot + 1, secondDot);
+    if (!isIndex(index)) throw new RadlError("Invalid property name; expected an index.", feature.line);
+    if (secondDot === -1) continue;
+    const rule = ownEntry(familyRules, prop.slice(secondDot + 1));
+    if (!rule) continue;
+    checkFeature(feature, rule, scope);
     const used = indices.get(family) ?? new Set<number>();
     used.add(Number(index));
     indices.set(family, used);
@@ -182,16 +207,32 @@ function checkIndexedFeatures(features: Features, radl: Radl): Map<string, Set<n
   return indices;
 }
 
-function checkFeature(feature: Feature, rule: Rule, radl: Radl): void {
-  const fail = (message: string): never => {
-    throw new RadlError(message, feature.line);
-  };
-  if (!hasKind(feature, rule.kind)) fail(`Invalid type; expected ${TYPE_NAMES[rule.kind]}`);
-  if (feature.type === "string" && !feature.prop.includes("version") && feature.operator !== "=") fail("Invalid operator; expected '='");
-  if (rule.oneOf && !rule.oneOf.includes((feature.value as string).toUpperCase())) fail(`Invalid value; expected one of ${pyListRepr(rule.oneOf)}`);
-  if (rule.valid && !rule.valid(feature, radl)) fail(`Invalid value in property '${feature.prop}'`);
-  if (!rule.units && feature.unit) fail("Invalid unit; expected none");
-  if (rule.units && !rule.units.includes(feature.unit.toUpperCase())) fail(`Invalid unit; expected one of ${pyListRepr(rule.units)}`);
+/** A table entry by property name; inherited members do not count (a feature may be called `constructor`). */
+function ownEntry<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** `[0-9]+` */
+function isIndex(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
+}
+
+function checkFeature(feature: Feature, rule: Rule, scope: Scope): void {
+  if (!hasKind(feature, rule.kind)) fail(feature, `Invalid type; expected ${TYPE_NAMES[rule.kind]}`);
+  if (feature.type === "string" && !feature.prop.includes("version") && feature.operator !== "=") fail(feature, "Invalid operator; expected '='");
+  if (rule.oneOf && !rule.oneOf.includes((feature.value as string).toUpperCase())) fail(feature, `Invalid value; expected one of ${pyListRepr(rule.oneOf)}`);
+  if (rule.valid && !rule.valid(feature, scope)) fail(feature, `Invalid value in property '${feature.prop}'`);
+  if (!rule.units && feature.unit) fail(feature, "Invalid unit; expected none");
+  if (rule.units && !rule.units.includes(feature.unit.toUpperCase())) fail(feature, `Invalid unit; expected one of ${pyListRepr(rule.units)}`);
+}
+
+function fail(feature: Feature, message: string): never {
+  throw new RadlError(message, feature.line);
 }
 
 function hasKind(feature: Feature, kind: ValueKind): boolean {
@@ -212,8 +253,8 @@ function isOutports(value: string): boolean {
   }
 }
 
-function checkDeploy(deploy: Deploy, radl: Radl): void {
-  if (!radl.getSystem(deploy.system)) throw new RadlError("Invalid system id in the deploy.", deploy.line);
+function checkDeploy(deploy: Deploy, scope: Scope): void {
+  if (!scope.systems.has(deploy.system)) throw new RadlError("Invalid system id in the deploy.", deploy.line);
   if (!Number.isInteger(deploy.vmNumber) || deploy.vmNumber < 0) throw new RadlError("Invalid number of virtual machines to deploy.", deploy.line);
 }
 
@@ -234,10 +275,10 @@ export function yamlProblem(recipe: string): string | null {
   return null;
 }
 
-function checkContextualize(ctxt: Contextualize, radl: Radl): void {
+function checkContextualize(ctxt: Contextualize, scope: Scope): void {
   if (!Number.isInteger(ctxt.maxTime) || ctxt.maxTime < 0) throw new RadlError("Invalid 'max time' in 'contextualize'", ctxt.line);
   for (const item of ctxt.items?.values() ?? []) {
-    if (!radl.getSystem(item.system)) throw new RadlError(`Invalid system id '${item.system}'`, item.line);
-    if (!radl.getConfigure(item.configure)) throw new RadlError(`Invalid configure id '${item.configure}'`, item.line);
+    if (!scope.systems.has(item.system)) throw new RadlError(`Invalid system id '${item.system}'`, item.line);
+    if (!scope.configures.has(item.configure)) throw new RadlError(`Invalid configure id '${item.configure}'`, item.line);
   }
 }

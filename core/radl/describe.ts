@@ -82,12 +82,15 @@ export function describeRadl(radl: Radl): RadlDescription {
 
 /** Property name -> constraints in listing order; soft groups are described separately. */
 export function describeFeatures(features: Features): FeatureMap {
-  const out: FeatureMap = {};
+  // A Map, not an object: a feature may be called `__proto__` or `constructor`.
+  const out = new Map<string, Constraint[]>();
   for (const feature of features.features) {
     if (feature instanceof SoftFeatures) continue;
-    (out[feature.prop] ??= []).push(describeConstraint(feature));
+    const constraints = out.get(feature.prop);
+    if (constraints) constraints.push(describeConstraint(feature));
+    else out.set(feature.prop, [describeConstraint(feature)]);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 function describeConstraint(feature: Feature): Constraint {

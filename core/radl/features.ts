@@ -100,6 +100,7 @@ export function valueToText(value: SimpleValue, type: ValueType, unit = ""): str
 }
 
 function intToText(value: number): string {
+  if (!Number.isFinite(value)) return pyFloatRepr(value); // an int literal of 309+ digits overflows to inf
   return Number.isSafeInteger(value) ? String(value) : BigInt(Math.round(value)).toString();
 }
 
@@ -193,7 +194,7 @@ export class Features {
   /** Every feature in listing order (spec §3.2). */
   get features(): FeatureLike[] {
     const out: FeatureLike[] = [];
-    for (const entry of this.props.values()) out.push(...listEntry(entry));
+    for (const entry of this.props.values()) pushEntry(out, entry);
     return out;
   }
 
@@ -380,17 +381,36 @@ function pickEnd(older: Feature | null, newer: Feature | null, newerWins: (older
   return newerWins(older, newer) ? newer : older;
 }
 
-/** An interval lists one feature when it is `= v` on both ends, else its ends low then high. */
 function listEntry(entry: Entry): FeatureLike[] {
+  const out: FeatureLike[] = [];
+  pushEntry(out, entry);
+  return out;
+}
+
+/**
+ * Appends the features of an entry (no temporary arrays: `features` lists every entry). An
+ * interval lists one feature when it is `= v` on both ends, else its ends low then high.
+ */
+function pushEntry(out: FeatureLike[], entry: Entry): void {
   switch (entry.kind) {
     case "interval": {
       const { low, high } = entry;
-      if (low && high && low.operator === "=" && high.operator === "=" && low.base() === high.base()) return [low];
-      return [low, high].filter((end): end is Feature => end !== null);
+      if (low && high && low.operator === "=" && high.operator === "=" && low.base() === high.base()) out.push(low);
+      else {
+        if (low) out.push(low);
+        if (high) out.push(high);
+      }
+      return;
     }
-    case "single": return [entry.feature];
-    case "contains": return [...entry.byName.values()];
-    case "soft": return entry.groups;
+    case "single":
+      out.push(entry.feature);
+      return;
+    case "contains":
+      for (const feature of entry.byName.values()) out.push(feature);
+      return;
+    case "soft":
+      for (const group of entry.groups) out.push(group);
+      return;
   }
 }
 

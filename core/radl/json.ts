@@ -1,5 +1,6 @@
 import { RadlError } from "./errors.ts";
 import { Feature, Features, SoftFeatures, type FeatureLike } from "./features.ts";
+import { MAX_NESTING } from "./parser.ts";
 import { AnsibleHost, Configure, Contextualize, ContextualizeItem, Deploy, Description, Network, Radl, System } from "./radl.ts";
 
 // RADL-JSON (spec §7.2): what REST clients send with application/json, and what IM returns
@@ -25,7 +26,7 @@ export function parseRadlJson(input: string | unknown[]): Radl {
 }
 
 function aspectFromJson(element: unknown) {
-  if (!isObject(element)) throw new RadlError(`A RADL-JSON element must be an object, not ${JSON.stringify(element)}.`);
+  if (!isObject(element)) throw new RadlError(`A RADL-JSON element must be an object, not ${jsonForMessage(element)}.`);
   const kind = element.class;
   switch (kind) {
     case "network": return element.reference === true ? new Network(requiredId(element), [], true) : new Network(requiredId(element), featuresFromJson(element));
@@ -45,7 +46,16 @@ function aspectFromJson(element: unknown) {
       return new Deploy(system, vmNumber, cloud ?? null);
     }
     case "contextualize": return contextualizeFromJson(element);
-    default: throw new RadlError(`Unknown RADL-JSON class ${JSON.stringify(kind)}.`);
+    default: throw new RadlError(`Unknown RADL-JSON class ${jsonForMessage(kind)}.`);
+  }
+}
+
+/** A value as JSON for an error message; one nested too deep for JSON.stringify is only named. */
+function jsonForMessage(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Array.isArray(value) ? "an array" : typeof value;
   }
 }
 
@@ -56,27 +66,29 @@ function requiredId(element: SimpleObject): string {
 
 const RESERVED_KEYS = new Set(["class", "id", "reference"]);
 
-function featuresFromJson(element: SimpleObject, reserved = RESERVED_KEYS): FeatureLike[] {
+/** `depth` counts the nested feature sets (soft groups, contains), limited like the text parser's. */
+function featuresFromJson(element: SimpleObject, reserved = RESERVED_KEYS, depth = 1): FeatureLike[] {
+  if (depth > MAX_NESTING) throw new RadlError(`RADL-JSON features nested deeper than ${MAX_NESTING} levels.`);
   const features: FeatureLike[] = [];
   for (const [key, value] of Object.entries(element)) {
     if (reserved.has(key)) continue;
-    if (key === "softs") features.push(...softsFromJson(value));
-    else features.push(...featureFromJson(key, value));
+    if (key === "softs") features.push(...softsFromJson(value, depth));
+    else features.push(...featureFromJson(key, value, depth));
   }
   return features;
 }
 
-function softsFromJson(value: SimpleJson): SoftFeatures[] {
+function softsFromJson(value: SimpleJson, depth: number): SoftFeatures[] {
   if (!Array.isArray(value)) throw new RadlError("'softs' must be an array.");
   return value.map((soft) => {
     if (!isObject(soft) || typeof soft.weight !== "number" || !isObject(soft.items)) {
       throw new RadlError("Each element of 'softs' must be {\"weight\": number, \"items\": object}.");
     }
-    return new SoftFeatures(soft.weight, featuresFromJson(soft.items, new Set()));
+    return new SoftFeatures(soft.weight, featuresFromJson(soft.items, new Set(), depth + 1));
   });
 }
 
-function featureFromJson(key: string, value: SimpleJson): Feature[] {
+function featureFromJson(key: string, value: SimpleJson, depth: number): Feature[] {
   if (typeof value === "number") {
     if (key.endsWith("_min")) return [Feature.number(key.slice(0, -4), ">=", value)];
     if (key.endsWith("_max")) return [Feature.number(key.slice(0, -4), "<=", value)];
@@ -86,10 +98,10 @@ function featureFromJson(key: string, value: SimpleJson): Feature[] {
   if (typeof value === "boolean") return [Feature.string(key, value ? "yes" : "no")];
   if (Array.isArray(value)) {
     if (value.every((item) => typeof item === "string")) return [Feature.list(key, value as string[])];
-    if (value.every(isObject)) return value.map((item) => Feature.contains(key, new Features(featuresFromJson(item, new Set()))));
+    if (value.every(isObject)) return value.map((item) => Feature.contains(key, new Features(featuresFromJson(item, new Set(), depth + 1))));
     throw new RadlError(`The array of '${key}' must hold only strings or only objects.`);
   }
-  if (isObject(value)) return [Feature.contains(key, new Features(featuresFromJson(value, new Set())))];
+  if (isObject(value)) return [Feature.contains(key, new Features(featuresFromJson(value, new Set(), depth + 1)))];
   throw new RadlError(`Invalid value for '${key}': ${JSON.stringify(value)}.`);
 }
 
@@ -157,13 +169,17 @@ export function radlToSimple(radl: Radl): SimpleObject[] {
 
 /** Features as JSON keys: intervals become `prop`, `prop_min` and/or `prop_max` in base units. */
 export function featuresToSimple(features: Features): SimpleObject {
-  const out: SimpleObject = {};
+  // A Map, not an object: a feature may be called `__proto__` or `constructor`.
+  const out = new Map<string, SimpleJson>();
   const softs: SimpleObject[] = [];
   const bounds = new Map<string, { min?: number; max?: number }>();
   for (const feature of features.features) {
     if (feature instanceof SoftFeatures) softs.push({ weight: feature.weight, items: featuresToSimple(feature.features) });
-    else if (feature.value instanceof Features) ((out[feature.prop] ??= []) as SimpleJson[]).push(featuresToSimple(feature.value));
-    else if (!feature.isNumber) out[feature.prop] = feature.value;
+    else if (feature.value instanceof Features) {
+      const contains = out.get(feature.prop);
+      if (Array.isArray(contains)) contains.push(featuresToSimple(feature.value));
+      else out.set(feature.prop, [featuresToSimple(feature.value)]);
+    } else if (!feature.isNumber) out.set(feature.prop, feature.value);
     else {
       const bound = bounds.get(feature.prop) ?? {};
       bounds.set(feature.prop, bound);
@@ -175,14 +191,14 @@ export function featuresToSimple(features: Features): SimpleObject {
     }
   }
   for (const [prop, { min, max }] of bounds) {
-    if (min !== undefined && min === max) out[prop] = min;
+    if (min !== undefined && min === max) out.set(prop, min);
     else {
-      if (min !== undefined) out[`${prop}_min`] = min;
-      if (max !== undefined) out[`${prop}_max`] = max;
+      if (min !== undefined) out.set(`${prop}_min`, min);
+      if (max !== undefined) out.set(`${prop}_max`, max);
     }
   }
-  if (softs.length) out.softs = softs;
-  return out;
+  if (softs.length) out.set("softs", softs);
+  return Object.fromEntries(out);
 }
 
 /** RADL-JSON text: pretty (2-space indent, sorted keys) or compact. */

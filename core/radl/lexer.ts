@@ -32,9 +32,22 @@ const KEYWORDS: ReadonlyMap<string, TokenType> = new Map([
 const NEWLINE = 10, CR = 13, SPACE = 32, TAB = 9, HASH = 35, BACKSLASH = 92;
 const SINGLE_QUOTE = 39, DOUBLE_QUOTE = 34;
 
-const IDENT_START = /[A-Za-z_.]/y;
+/** The rest of an identifier after its first character; only used past a non-ASCII character. */
 const IDENT_REST = /[\p{L}\p{N}_.\-]*/uy;
-const NUMBER = /[0-9]+(?:\.[0-9]*)?/y;
+
+/** `[A-Za-z_.]`: the characters that start an identifier. */
+function isIdentStart(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || code === 95 || code === 46;
+}
+
+/** The ASCII part of `[\p{L}\p{N}_.\-]`: letters, digits, `_`, `.`, `-`. */
+function isAsciiIdentRest(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 95 || code === 46 || code === 45;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
 
 /**
  * Pull lexer over RADL text (spec §1). It has three modes: top level, inside parentheses
@@ -49,12 +62,27 @@ export class Lexer {
   /** Where a failed scan of an unterminated string stopped, per quote kind (avoids O(n²)). */
   private readonly failedStringEnd = new Map<number, number>();
   private lookahead: Token | null = null;
+  private readonly names = new Map<string, string>();
   readonly skipped: { char: string; line: number }[] = [];
 
-  constructor(private readonly text: string) {}
+  /** Offset of the end of the input: one past the text when a final newline is implied. */
+  private readonly end: number;
+
+  /**
+   * @param finalNewline lex `text` as if it ended with one more `\n` (what the parser reads,
+   *   since the reference appends one), without copying the text to append it.
+   */
+  constructor(private readonly text: string, private readonly finalNewline = false) {
+    this.end = finalNewline ? text.length + 1 : text.length;
+  }
 
   get inRecipeMode(): boolean {
     return this.inRecipe;
+  }
+
+  /** The input between two offsets (e.g. a recipe from its first line to `@end`). */
+  source(start: number, end: number): string {
+    return end > this.text.length ? `${this.text.slice(start)}\n` : this.text.slice(start, end);
   }
 
   peek(): Token {
@@ -79,13 +107,20 @@ export class Lexer {
   private scanRecipe(): Token {
     const { text } = this;
     const start = this.pos;
-    if (start >= text.length) return this.token("EOF", "", start);
+    if (start >= this.end) return this.token("EOF", "", start);
     if (text.startsWith("@end", start)) {
       this.pos += 4;
       this.inRecipe = false;
       return this.token("RECIPE_END", "@end", start);
     }
     const newline = text.indexOf("\n", start);
+    if (newline === -1 && this.finalNewline) {
+      // The last line, ended by the implied final newline.
+      const line = this.line;
+      this.pos = this.end;
+      this.line++;
+      return this.token("RECIPE_LINE", `${text.slice(start)}\n`, start, line);
+    }
     const end = newline === -1 ? text.length : newline + 1;
     const line = this.line;
     this.pos = end;
@@ -123,11 +158,17 @@ export class Lexer {
         if (this.depth > 0) this.depth--;
         return this.token("RPAREN", ")", start);
       }
-      if (code >= 48 && code <= 57) {
-        NUMBER.lastIndex = start;
-        const match = NUMBER.exec(text)![0];
-        this.pos += match.length;
-        return this.token("NUMBER", match, start, this.line, match.includes("."));
+      if (isDigit(code)) {
+        // [0-9]+(\.[0-9]*)?
+        let end = start + 1;
+        while (end < length && isDigit(text.charCodeAt(end))) end++;
+        const isFloat = end < length && text.charCodeAt(end) === 46;
+        if (isFloat) {
+          end++;
+          while (end < length && isDigit(text.charCodeAt(end))) end++;
+        }
+        this.pos = end;
+        return this.token("NUMBER", text.slice(start, end), start, this.line, isFloat);
       }
       if (code === SINGLE_QUOTE || code === DOUBLE_QUOTE) {
         const token = this.scanString(code);
@@ -135,13 +176,15 @@ export class Lexer {
         this.skip(start);
         continue;
       }
-      IDENT_START.lastIndex = start;
-      if (IDENT_START.test(text)) {
-        IDENT_REST.lastIndex = start + 1;
-        const rest = IDENT_REST.exec(text)![0];
-        const word = text.slice(start, start + 1 + rest.length);
-        this.pos = start + word.length;
-        return this.token(KEYWORDS.get(word) ?? "VAR", word, start);
+      if (isIdentStart(code)) {
+        let end = start + 1;
+        while (end < length && isAsciiIdentRest(text.charCodeAt(end))) end++;
+        if (end < length && text.charCodeAt(end) >= 128) {
+          IDENT_REST.lastIndex = end;
+          end += IDENT_REST.exec(text)![0].length;
+        }
+        this.pos = end;
+        return this.word(text.slice(start, end), start);
       }
       if (code === 64 /* @ */ && text.startsWith("@begin", start)) {
         this.pos += 6;
@@ -154,24 +197,42 @@ export class Lexer {
       }
       this.skip(start);
     }
+    if (this.pos === length && this.finalNewline) {
+      // The implied final newline.
+      this.line++;
+      this.pos++;
+    }
     return this.token("EOF", "", this.pos);
+  }
+
+  /**
+   * A keyword or an identifier. Identifiers are interned: property names and ids repeat
+   * throughout a document, and the model keeps one string for each instead of one per use.
+   */
+  private word(word: string, start: number): Token {
+    const keyword = KEYWORDS.get(word);
+    if (keyword) return this.token(keyword, word, start);
+    let name = this.names.get(word);
+    if (name === undefined) this.names.set(word, (name = word));
+    return this.token("VAR", name, start);
   }
 
   private scanBodyPunctuation(code: number, start: number): Token | null {
     const following = this.text.charCodeAt(start + 1);
-    const single = (type: TokenType, text: string) => {
-      this.pos += text.length;
-      return this.token(type, text, start);
-    };
     switch (code) {
-      case 91: return single("LBRACK", "[");
-      case 93: return single("RBRACK", "]");
-      case 44: return single("COMMA", ",");
-      case 61: return single("EQ", "=");
-      case 60: return following === 61 ? single("LE", "<=") : single("LT", "<");
-      case 62: return following === 61 ? single("GE", ">=") : single("GT", ">");
+      case 91: return this.punctuation("LBRACK", "[", start);
+      case 93: return this.punctuation("RBRACK", "]", start);
+      case 44: return this.punctuation("COMMA", ",", start);
+      case 61: return this.punctuation("EQ", "=", start);
+      case 60: return following === 61 ? this.punctuation("LE", "<=", start) : this.punctuation("LT", "<", start);
+      case 62: return following === 61 ? this.punctuation("GE", ">=", start) : this.punctuation("GT", ">", start);
       default: return null;
     }
+  }
+
+  private punctuation(type: TokenType, text: string, start: number): Token {
+    this.pos += text.length;
+    return this.token(type, text, start);
   }
 
   /**
@@ -222,12 +283,23 @@ export class Lexer {
   /** The reference's rendering of a token in parse errors: `LexToken(TYPE,value,line,pos)`. */
   describe(token: Token): string {
     if (token.type === "EOF") return "unexpected end of input";
+    // An int is printed as Python's int() would: its digits without leading zeros (not through
+    // BigInt, whose parse of a 10 MB number takes seconds).
     const value =
       token.type === "NUMBER"
-        ? token.isFloat ? pyFloatRepr(Number(token.text)) : String(BigInt(token.text))
+        ? token.isFloat ? pyFloatRepr(Number(token.text)) : token.text.replace(/^0+(?=[0-9])/, "")
         : pyStrRepr(token.text);
-    const codePointPos = [...this.text.slice(0, token.pos)].length;
-    return `LexToken(${token.type},${value},${token.line},${codePointPos})`;
+    return `LexToken(${token.type},${value},${token.line},${this.codePointOffset(token.pos)})`;
+  }
+
+  /** The offset in code points (Python's position) of a UTF-16 offset, without copying the input. */
+  private codePointOffset(pos: number): number {
+    let offset = pos;
+    for (let i = 1; i < pos; i++) {
+      const code = this.text.charCodeAt(i);
+      if (code >= 0xdc00 && code <= 0xdfff && (this.text.charCodeAt(i - 1) & 0xfc00) === 0xd800) offset--;
+    }
+    return offset;
   }
 }
 

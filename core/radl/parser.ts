@@ -1,7 +1,7 @@
 import { RadlError } from "./errors.ts";
 import { Feature, Features, SoftFeatures, type Comparator, type FeatureLike } from "./features.ts";
 import { Lexer, unexpected, type Token, type TokenType } from "./lexer.ts";
-import { AnsibleHost, Configure, Contextualize, ContextualizeItem, Deploy, Description, Network, Radl, System } from "./radl.ts";
+import { AnsibleHost, Configure, Contextualize, ContextualizeItem, Deploy, Description, Network, Radl, System, type Aspect } from "./radl.ts";
 
 const COMPARATORS: ReadonlyMap<TokenType, Comparator> = new Map([
   ["EQ", "="], ["LT", "<"], ["GT", ">"], ["LE", "<="], ["GE", ">="],
@@ -16,9 +16,19 @@ export const MAX_NESTING = 64;
  * Does not run `check`.
  */
 export function parseRadlText(text: string): Radl {
-  if (text.trim() === "") return new Radl();
-  // The reference appends a newline, which gives a recipe left open its last line number.
-  return new Parser(text + "\n").document();
+  if (!/\S/.test(text)) return new Radl();
+  // The reference appends a newline, which gives a recipe left open its last line number; the
+  // lexer implies it rather than copying the whole text.
+  return new Parser(text).document();
+}
+
+/** The list of `radl` that holds aspects unique by id like `aspect`, or null for the others. */
+function uniqueList(radl: Radl, aspect: Aspect): unknown[] | null {
+  if (aspect instanceof Network) return radl.networks;
+  if (aspect instanceof System) return radl.systems;
+  if (aspect instanceof AnsibleHost) return radl.ansibleHosts;
+  if (aspect instanceof Configure) return radl.configures;
+  return null;
 }
 
 class Parser {
@@ -27,13 +37,29 @@ class Parser {
   private depth = 0;
 
   constructor(text: string) {
-    this.lexer = new Lexer(text);
+    this.lexer = new Lexer(text, true);
   }
 
   document(): Radl {
     const radl = new Radl();
+    // The ids seen so far per kind, so that adding an aspect does not search its list
+    // (`Radl.add` does, which made parsing quadratic in the number of systems).
+    const seen = new Map<unknown[], Set<string>>();
     for (let token = this.lexer.peek(); token.type !== "EOF"; token = this.lexer.peek()) {
-      radl.add(this.sentence());
+      const aspect = this.sentence();
+      const list = uniqueList(radl, aspect);
+      if (!list) {
+        radl.add(aspect);
+        continue;
+      }
+      const id = aspect instanceof System || aspect instanceof Configure ? aspect.name : (aspect as Network | AnsibleHost).id;
+      let ids = seen.get(list);
+      if (!ids) seen.set(list, (ids = new Set()));
+      if (ids.has(id)) radl.add(aspect); // throws "Aspect with the same id was found."
+      else {
+        ids.add(id);
+        list.push(aspect);
+      }
     }
     return radl;
   }
@@ -80,8 +106,11 @@ class Parser {
     if (!this.accept("LPAREN")) return new Configure(name, null, line);
     if (this.accept("RPAREN")) return new Configure(name, "", line);
     this.expect("RECIPE_BEGIN");
-    let recipe = this.expect("RECIPE_LINE").text;
-    for (let token = this.lexer.peek(); token.type === "RECIPE_LINE"; token = this.lexer.peek()) recipe += this.next().text;
+    // The recipe lines are contiguous in the input: take them as one slice, not a concatenation.
+    const first = this.expect("RECIPE_LINE");
+    let last = first;
+    for (let token = this.lexer.peek(); token.type === "RECIPE_LINE"; token = this.lexer.peek()) last = this.next();
+    const recipe = this.lexer.source(first.pos, last.pos + last.text.length);
     this.expect("RECIPE_END");
     this.expect("RPAREN");
     return new Configure(name, recipe, line);

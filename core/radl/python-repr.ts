@@ -28,19 +28,31 @@ export function pyFloatRepr(value: number): string {
 /** Python's `repr(str)`. */
 export function pyStrRepr(value: string): string {
   const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
+  const quoteCode = quote.charCodeAt(0);
+  // Copies runs of plain characters in one slice: error messages may quote a 10 MB token.
   let out = quote;
-  for (const ch of value) {
-    const code = ch.codePointAt(0)!;
-    if (ch === "\\") out += "\\\\";
-    else if (ch === quote) out += `\\${quote}`;
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "\t") out += "\\t";
-    else if (code < 0x20 || (code >= 0x7f && code <= 0xa0) || code === 0xad) out += `\\x${hex(code, 2)}`;
-    else if (code === 0x2028 || code === 0x2029 || (code >= 0xd800 && code <= 0xdfff)) out += `\\u${hex(code, 4)}`;
-    else out += ch;
+  let plainFrom = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    let escaped: string;
+    if (code === 92 /* \ */ || code === quoteCode) escaped = `\\${value[i]}`;
+    else if (code === 10) escaped = "\\n";
+    else if (code === 13) escaped = "\\r";
+    else if (code === 9) escaped = "\\t";
+    else if (code < 0x20 || (code >= 0x7f && code <= 0xa0) || code === 0xad) escaped = `\\x${hex(code, 2)}`;
+    else if (code >= 0xd800 && code <= 0xdbff && isLowSurrogate(value.charCodeAt(i + 1))) {
+      i++; // a surrogate pair: one printable character
+      continue;
+    } else if (code === 0x2028 || code === 0x2029 || (code >= 0xd800 && code <= 0xdfff)) escaped = `\\u${hex(code, 4)}`;
+    else continue;
+    out += value.slice(plainFrom, i) + escaped;
+    plainFrom = i + 1;
   }
-  return out + quote;
+  return out + value.slice(plainFrom) + quote;
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 /** Python's `repr` of a list of strings, e.g. `['YES', 'NO']`. */

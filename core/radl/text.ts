@@ -34,9 +34,9 @@ export function contextualizeToText(ctxt: Contextualize): string {
 }
 
 /**
- * A recipe between `@begin` and `@end`. The reference always adds a newline on both sides, so
- * every text round trip grew a blank line at each end; a recipe parsed from text already starts
- * and ends with one, and is written back as it was read.
+ * A recipe between `@begin` and `@end`. The reference always adds a newline on both sides (the
+ * spec's stored example shows it), so every text round trip grew a blank line at each end; a
+ * recipe parsed from text already starts and ends with one, and is written back as it was read.
  */
 function framedRecipe(recipes: string): string {
   return recipes.startsWith("\n") && recipes.endsWith("\n") ? recipes : `\n${recipes}\n`;
