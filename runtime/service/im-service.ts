@@ -213,8 +213,9 @@ export class ImService {
     await this.persist(infrastructure);
     const adding = this.addResourceTo(infrastructure, radlText, caller.auth, true);
     if (truthy(asyncCall)) {
+      // The reference leaves some async failures without a trace; log every one (RECOMMEND).
       adding.catch((error: Error) => {
-        log(infrastructure, error.message);
+        if (!infrastructure.contMsg.includes(error.message)) log(infrastructure, error.message);
         infrastructure.configured = false;
         this.persist(infrastructure);
       });
@@ -289,6 +290,7 @@ export class ImService {
     if (infrastructure.destroying) throw errors.infrastructureDeleted();
     infrastructure.batches++;
     infrastructure.launchClouds = new Map(clouds.map((cloud) => [cloud.cloud.id, cloud]));
+    infrastructure.launchAuth = auth;
     const done = new Promise<number[]>((resolve, reject) => this.deployWaiters.set(infrastructure.id, { resolve, reject }));
     infrastructure.actor.send({ type: "ADD", plan: { groups, outcomes: {}, contextualize: context } });
     return done;
@@ -343,7 +345,9 @@ export class ImService {
     }
     const waiter = this.deployWaiters.get(infrastructure.id);
     this.deployWaiters.delete(infrastructure.id);
+    const auth = infrastructure.launchAuth;
     infrastructure.launchClouds = new Map();
+    infrastructure.launchAuth = [];
     if (newIds.length > 0 && failures.length === newIds.length) {
       log(infrastructure, "All VMs failed. No contextualize.");
       await this.finalizeVms(infrastructure, newIds.map((id) => infrastructure.vms[id]), [], []);
@@ -353,7 +357,7 @@ export class ImService {
       waiter?.reject(errors.operationFailed(`Error adding VMs: ${failures.map((f) => `${f}\n`).join("")}`));
       return;
     }
-    if (plan.contextualize) this.contextualize(infrastructure);
+    if (plan.contextualize) this.contextualize(infrastructure, auth);
     this.persist(infrastructure);
     waiter?.resolve(newIds);
   }
@@ -375,7 +379,7 @@ export class ImService {
     }
   }
 
-  private contextualize(infrastructure: Infrastructure, auth: AuthItem[] = []): void {
+  private contextualize(infrastructure: Infrastructure, auth: AuthItem[]): void {
     this.contexts.get(infrastructure.id)?.abort();
     const controller = startContextualization(
       { settings: this.settings.context, refresh: (inf) => this.refreshAll(inf, auth), persist: (inf) => void this.persist(inf) },

@@ -1,7 +1,7 @@
 import { createActor, type Actor } from "xstate";
 import {
   parseRadlText, stateFromFacts, isProviderState,
-  type CloudEntry, type ProviderState, type VmEvent, type VmFacts, type VmState,
+  type AuthItem, type CloudEntry, type ProviderState, type VmEvent, type VmFacts, type VmState,
 } from "../../core/index.ts";
 import { infrastructureMachine, vmActorId, type InfrastructureSnapshot } from "../../core/machines/infrastructure.machine.ts";
 import type { OwnerRecord } from "./credentials.ts";
@@ -63,8 +63,9 @@ export class Infrastructure {
   batches = 0;
   vmMaster: number | null = null;
   lastDate = 0;
-  /** The clouds of the running AddResource, with the caller's credentials: memory only. */
+  /** The clouds and the auth of the running AddResource, with the caller's credentials: memory only. */
   launchClouds = new Map<string, Cloud>();
+  launchAuth: AuthItem[] = [];
 
   constructor(
     readonly id: string,
