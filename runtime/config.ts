@@ -85,7 +85,7 @@ export function defaultConfig(): ServerConfig {
     bodyLimitBytes: 10 * 1024 * 1024,
     logLevel: "info",
     workerThreads: 2,
-    im: { ...DEFAULT_IM_OPTIONS },
+    im: structuredClone(DEFAULT_IM_OPTIONS),
   };
 }
 
@@ -183,6 +183,10 @@ function setImOption(config: ServerConfig, name: string, value: unknown, source:
     } catch {
       throw new ConfigError(`IM option ${name} cannot be read from '${value}'`);
     }
+  }
+  // ADMIN_USER may be one JSON object as well as a list of them (IM behaviour §8); IM's default is {}.
+  if (name === "ADMIN_USER" && typeof converted === "object" && converted !== null && !Array.isArray(converted)) {
+    converted = Object.keys(converted).length === 0 ? [] : [converted];
   }
   const ok = Array.isArray(expected) ? Array.isArray(converted) : typeof converted === typeof expected;
   if (!ok) throw new ConfigError(`IM option ${name} must be a ${Array.isArray(expected) ? "list" : typeof expected}`);

@@ -132,3 +132,17 @@ export const infrastructureMachine = setup({
 });
 
 export type InfrastructureSnapshot = SnapshotFrom<typeof infrastructureMachine>;
+
+/**
+ * The actor's persisted snapshot, with the running deploy actor's input brought up to date.
+ * XState restores an invoked actor with the input it was started with; a resumed deployment
+ * must see the groups that have already reported, so that it launches only the others.
+ */
+export function persistedInfrastructure(actor: { getPersistedSnapshot(): unknown; getSnapshot(): { context: InfrastructureContext } }): unknown {
+  const snapshot = actor.getPersistedSnapshot() as { children?: Record<string, { src?: unknown; snapshot?: { input?: { plan?: LaunchPlan } } }> };
+  const { plan } = actor.getSnapshot().context;
+  for (const child of Object.values(snapshot.children ?? {})) {
+    if (child.src === "deploy" && child.snapshot?.input && plan) child.snapshot.input = { ...child.snapshot.input, plan };
+  }
+  return snapshot;
+}

@@ -53,8 +53,8 @@ export const VM_EDGES: Readonly<Record<VmState, readonly VmState[]>> = {
   configured: ["running", "unconfigured", "pending", "stopped", "off", "failed", "unknown", "deleting"],
   unconfigured: ["running", "configured", "pending", "stopped", "off", "failed", "unknown", "deleting"],
   stopped: ["pending", "running", "configured", "unconfigured", "off", "failed", "unknown", "deleting"],
-  off: ["pending", "running", "stopped", "unknown", "deleting"],
-  failed: ["deleting", "off", "pending", "running", "stopped", "unknown"],
+  off: ["pending", "running", "configured", "unconfigured", "stopped", "failed", "unknown", "deleting"],
+  failed: ["deleting", "off", "pending", "running", "configured", "unconfigured", "stopped", "unknown"],
   unknown: ["pending", "running", "configured", "unconfigured", "stopped", "off", "failed", "deleting"],
   deleting: ["off", "pending", "running", "configured", "unconfigured", "stopped", "failed", "unknown"],
 };

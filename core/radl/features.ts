@@ -82,6 +82,14 @@ export class Feature {
     return sameSimpleValue(this.value, other.value as SimpleValue);
   }
 
+  toStructure(): FeatureStructure {
+    return featureToStructure(this);
+  }
+
+  static fromStructure(structure: FeatureStructure): Feature {
+    return featureFromStructure(structure);
+  }
+
   /** The RADL text of this feature (spec §7.1). */
   toString(): string {
     if (this.value instanceof Features) return `${this.prop} contains (${this.value.toString()})`;
@@ -373,6 +381,67 @@ export class Features {
   toString(): string {
     return this.features.map(String).join(" and\n");
   }
+
+  /**
+   * The exact structure as plain JSON. Unlike RADL text it keeps every interval as it is: text
+   * merges `cpu.count >= 2 and cpu.count >= 2` (what the reference's setValue leaves) into one.
+   */
+  toStructure(): FeaturesStructure {
+    return [...this.props].map(([prop, entry]) => [prop, entryToStructure(entry)]);
+  }
+
+  /** Replaces this set's features with those of a structure from `toStructure`. */
+  loadStructure(structure: FeaturesStructure): this {
+    this.props = new Map(structure.map(([prop, entry]) => [prop, entryFromStructure(entry)]));
+    return this;
+  }
+}
+
+export interface FeatureStructure {
+  prop: string;
+  op: Operator;
+  type: ValueType;
+  value: SimpleValue | FeaturesStructure;
+  unit: string;
+  line: number | null;
+}
+
+export type FeaturesStructure = [string, EntryStructure][];
+
+type EntryStructure =
+  | { interval: [FeatureStructure | null, FeatureStructure | null]; shared: boolean }
+  | { single: FeatureStructure }
+  | { contains: [SimpleValue | null, FeatureStructure][] }
+  | { soft: { weight: number; line: number | null; features: FeaturesStructure }[] };
+
+function featureToStructure(f: Feature): FeatureStructure {
+  const value = f.value instanceof Features ? f.value.toStructure() : f.value;
+  return { prop: f.prop, op: f.operator, type: f.type, value, unit: f.unit, line: f.line };
+}
+
+function featureFromStructure(s: FeatureStructure): Feature {
+  const value = s.type === "contains" ? new Features().loadStructure(s.value as FeaturesStructure) : (s.value as SimpleValue);
+  return new Feature(s.prop, s.op, value, s.type, s.unit, s.line);
+}
+
+function entryToStructure(entry: Entry): EntryStructure {
+  switch (entry.kind) {
+    case "interval": return { interval: [entry.low && featureToStructure(entry.low), entry.high && featureToStructure(entry.high)], shared: entry.low !== null && entry.low === entry.high };
+    case "single": return { single: featureToStructure(entry.feature) };
+    case "contains": return { contains: [...entry.byName].map(([name, f]) => [name, featureToStructure(f)]) };
+    case "soft": return { soft: entry.groups.map((g) => ({ weight: g.weight, line: g.line, features: g.features.toStructure() })) };
+  }
+}
+
+function entryFromStructure(s: EntryStructure): Entry {
+  if ("interval" in s) {
+    const low = s.interval[0] && featureFromStructure(s.interval[0]);
+    const high = s.shared ? low : s.interval[1] && featureFromStructure(s.interval[1]);
+    return { kind: "interval", low, high };
+  }
+  if ("single" in s) return { kind: "single", feature: featureFromStructure(s.single) };
+  if ("contains" in s) return { kind: "contains", byName: new Map(s.contains.map(([name, f]) => [name, featureFromStructure(f)])) };
+  return { kind: "soft", groups: s.soft.map((g) => new SoftFeatures(g.weight, new Features().loadStructure(g.features), g.line)) };
 }
 
 function pickEnd(older: Feature | null, newer: Feature | null, newerWins: (older: Feature, newer: Feature) => boolean): Feature | null {

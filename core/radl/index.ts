@@ -16,6 +16,7 @@ export { parseRadlJson, radlToSimple, featuresToSimple, dumpRadlJson } from "./j
 export type { SimpleJson, SimpleObject } from "./json.ts";
 export { radlToText, contextualizeToText } from "./text.ts";
 export { mergeRadl, resolveReferences } from "./merge.ts";
+export { radlFromStructure, radlToStructure, type RadlStructure } from "./structure.ts";
 export { convertUnits, unitFactor, MEMORY_UNITS } from "./units.ts";
 export { describeRadl } from "./describe.ts";
 export type { RadlDescription } from "./describe.ts";

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseRadlText, type Radl, type System } from "../../core/index.ts";
-import type { Infrastructure, VmData } from "./infrastructure.ts";
+import type { Infrastructure, Vm } from "./infrastructure.ts";
 
 // The contextualization flow (IM behaviour §5.7): whether it is enabled, its effect on VM and
 // infrastructure states, the master VM and its SSH wait, the time limits, and the log lines.
@@ -33,74 +33,93 @@ export const DISABLED_HEADER = "Contextualization disabled by the RADL/TOSCA tem
 
 class ContextFailure extends Error {}
 
+/** A contextualization: cancelled through `controller`; `running` until its flow ends. */
+export interface ContextRun {
+  controller: AbortController;
+  enabled: boolean;
+  running: boolean;
+}
+
 /**
- * Starts contextualizing (Contextualize in IM): resets every VM's result, then runs the flow in
- * the background. The returned controller cancels it (RemoveResource, Destroy, a new run).
+ * Contextualize in IM: resets every VM's result and runs the flow in the background. As IM
+ * reuses a worker that is still alive, an enabled run still in progress goes on (with a fresh
+ * log) instead of starting over; otherwise the previous run is cancelled.
  */
-export function startContextualization(host: ContextHost, infrastructure: Infrastructure): AbortController {
-  const controller = new AbortController();
+export function startContextualization(host: ContextHost, infrastructure: Infrastructure, previous?: ContextRun): ContextRun {
   const radl = parseRadlText(infrastructure.radl);
   const vms = infrastructure.liveVms();
+  const enabled = isEnabled(radl, vms);
   for (const vm of vms) {
     vm.contMsg = "";
     infrastructure.sendVm(vm.imId, { type: "CONTEXT_STARTED" });
   }
   infrastructure.configured = null;
-  if (!isEnabled(radl, vms)) {
-    infrastructure.contMsg = DISABLED_HEADER;
+  infrastructure.contMsg = enabled ? "" : DISABLED_HEADER;
+  const contextualized = enabled ? vms.filter((vm) => !skipEmptyConfigure(radl, infrastructure, vm)) : vms;
+  if (enabled && previous?.running && previous.enabled) {
+    host.persist(infrastructure);
+    return previous;
+  }
+  previous?.controller.abort();
+  const current: ContextRun = { controller: new AbortController(), enabled, running: true };
+  const { signal } = current.controller;
+  if (!enabled) {
     for (const vm of vms) infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: true });
-    void run(host, infrastructure, controller.signal, () => waitForIps(host, infrastructure, controller.signal), true);
+    void run(host, infrastructure, current, () => waitForIps(host, infrastructure, signal));
   } else {
-    infrastructure.contMsg = "";
-    const contextualized = vms.filter((vm) => {
-      if (!hasEmptyConfigure(radl, vm)) return true;
-      vm.contMsg = "Contextualization disabled";
-      infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: true });
-      return false;
-    });
     const maxTime = radl.contextualize.maxTime || host.settings.maxTime;
-    void run(host, infrastructure, controller.signal, () => withTimeLimit(maxTime, controller.signal, infrastructure, () => configureAll(host, infrastructure, contextualized, controller.signal)), false);
+    void run(host, infrastructure, current, () => withTimeLimit(maxTime, signal, infrastructure, () => configureAll(host, infrastructure, contextualized, signal)));
   }
   host.persist(infrastructure);
-  return controller;
+  return current;
 }
 
-/** Runs a phase; a failure marks the infrastructure unconfigured, a cancellation leaves it be. */
-async function run(host: ContextHost, infrastructure: Infrastructure, signal: AbortSignal, phase: () => Promise<void>, disabled: boolean): Promise<void> {
+/** A VM whose system has an empty configure is not contextualized (§5.7.2). */
+function skipEmptyConfigure(radl: Radl, infrastructure: Infrastructure, vm: Vm): boolean {
+  if (!hasEmptyConfigure(radl, vm)) return false;
+  vm.contMsg = "Contextualization disabled";
+  infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: true });
+  return true;
+}
+
+/** Runs a flow; a failure marks the infrastructure unconfigured, a cancellation leaves it be. */
+async function run(host: ContextHost, infrastructure: Infrastructure, current: ContextRun, phase: () => Promise<void>): Promise<void> {
+  const { signal } = current.controller;
   try {
     await phase();
-    if (!signal.aborted && disabled) infrastructure.configured = true;
+    if (!signal.aborted && !current.enabled) infrastructure.configured = true;
   } catch (error) {
     if (signal.aborted) return;
     if (error instanceof ContextFailure && error.message) log(infrastructure, error.message);
     failInfrastructure(infrastructure);
+  } finally {
+    current.running = false;
   }
   host.persist(infrastructure);
 }
 
+/** The infrastructure's contextualization failed: every running VM shows unconfigured (§4.2). */
 function failInfrastructure(infrastructure: Infrastructure): void {
   infrastructure.configured = false;
-  for (const vm of infrastructure.liveVms()) {
-    if (infrastructure.vmFacts(vm.imId).configured !== true) infrastructure.sendVm(vm.imId, { type: "INFRA_CONTEXT_FAILED" });
-  }
+  for (const vm of infrastructure.liveVms()) infrastructure.sendVm(vm.imId, { type: "INFRA_CONTEXT_FAILED" });
 }
 
 /**
  * Disabled by `contextualize ()`, by items that all use another tool than Ansible, or when
  * every VM's system has an empty configure (§5.7.1).
  */
-export function isEnabled(radl: Radl, vms: readonly VmData[]): boolean {
+export function isEnabled(radl: Radl, vms: readonly Vm[]): boolean {
   const items = radl.contextualize.items;
   if (items !== null && items.size === 0) return false;
   if (items !== null && ![...items.values()].some((item) => item.tool === "Ansible")) return false;
   return vms.length === 0 || !vms.every((vm) => hasEmptyConfigure(radl, vm));
 }
 
-function vmSystem(vm: VmData): System {
-  return parseRadlText(vm.info).systems[0];
+function vmSystem(vm: Vm): System {
+  return vm.info.systems[0];
 }
 
-function hasEmptyConfigure(radl: Radl, vm: VmData): boolean {
+function hasEmptyConfigure(radl: Radl, vm: Vm): boolean {
   const configure = radl.getConfigure(vmSystem(vm).name);
   return configure?.recipes === "";
 }
@@ -140,7 +159,7 @@ async function waitUntil(host: ContextHost, infrastructure: Infrastructure, sign
   }
 }
 
-function hasIp(vm: VmData): boolean {
+function hasIp(vm: Vm): boolean {
   const system = vmSystem(vm);
   return system.getNetworkIds().some((_, index) => system.getInterfaceIp(index) !== undefined);
 }
@@ -153,7 +172,7 @@ async function waitForIps(host: ContextHost, infrastructure: Infrastructure, sig
     () => infrastructure.liveVms().every((vm) => NO_IP_NEEDED.has(infrastructure.vmState(vm.imId)) || hasIp(vm)), "");
 }
 
-async function configureAll(host: ContextHost, infrastructure: Infrastructure, vms: VmData[], signal: AbortSignal): Promise<void> {
+async function configureAll(host: ContextHost, infrastructure: Infrastructure, vms: Vm[], signal: AbortSignal): Promise<void> {
   await waitForIps(host, infrastructure, signal);
   log(infrastructure, "Select master VM");
   const radl = parseRadlText(infrastructure.radl);
@@ -176,10 +195,10 @@ async function configureAll(host: ContextHost, infrastructure: Infrastructure, v
  * The master: an existing live master, else the first Linux VM with a public network (or a
  * proxy host) connected to the most VMs.
  */
-function selectMaster(radl: Radl, vms: VmData[], infrastructure: Infrastructure): VmData | undefined {
+function selectMaster(radl: Radl, vms: Vm[], infrastructure: Infrastructure): Vm | undefined {
   const current = vms.find((vm) => vm.imId === infrastructure.vmMaster);
   if (current) return current;
-  let best: { vm: VmData; links: number } | undefined;
+  let best: { vm: Vm; links: number } | undefined;
   for (const vm of vms) {
     const system = vmSystem(vm);
     const os = system.getValue("disk.0.os.name");

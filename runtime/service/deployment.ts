@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  Application, Feature, ProviderError, Radl, errors, parseRadlText,
+  Application, Feature, ProviderError, Radl, errors, parseRadlText, radlFromStructure,
   type AuthItem, type CloudEntry, type System,
 } from "../../core/index.ts";
 import type { LaunchGroup, VmOutcome } from "../../core/machines/infrastructure.machine.ts";
@@ -273,7 +273,7 @@ export async function launchWithRetry(group: LaunchGroup, infrastructureId: stri
       messages = [];
       for (let i = 0; i < missing; i++) {
         const result = results[i];
-        if (result?.ok) launched.push({ ok: true, providerId: result.providerId, info: result.info, state: result.state });
+        if (result?.ok) launched.push({ ok: true, providerId: result.providerId, info: radlFromStructure(result.info).toString(), state: result.state });
         else messages.push(result ? result.error : `Error in deploy: ${group.system}`);
       }
     } catch (error) {

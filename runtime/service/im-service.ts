@@ -2,18 +2,18 @@ import { randomInt } from "node:crypto";
 import { fromCallback } from "xstate";
 import {
   Application, Feature, ImError, RadlError, aggregateState, checkRadl, cloudList, credentialsOfType, dumpRadlJson, errors,
-  featuresToSimple, mergeRadl, parseAuth, parseRadl, parseRadlText, resolveReferences, yamlProblem,
+  featuresToSimple, mergeRadl, parseAuth, parseRadl, parseRadlText, radlFromStructure, radlToStructure, resolveReferences, yamlProblem,
   type AuthItem, type CloudEntry, type Radl, type StoredRecord, type Store, type System, type VmFacts, type VmState,
 } from "../../core/index.ts";
 import { infrastructureMachine, type InfrastructureEvent, type LaunchPlan } from "../../core/machines/infrastructure.machine.ts";
 import type { RuntimeLogger } from "../logger.ts";
 import { singleSystemText, type ObservationJson, type VmJson } from "../workers/provider-calls.ts";
-import { startContextualization, type ContextSettings, log } from "./contextualization.ts";
+import { startContextualization, type ContextRun, type ContextSettings, log } from "./contextualization.ts";
 import { Credentials, type Identity } from "./credentials.ts";
 import { checkClouds, launchWithRetry, planDeployment, withOnlySystem, type Cloud, type DeployDefaults, type ProviderCaller } from "./deployment.ts";
 import {
   Infrastructure, exportDocument, importVm, startActor,
-  type InfrastructureRecord, type VmData,
+  type InfrastructureRecord, type Vm,
 } from "./infrastructure.ts";
 import { pythonJsonDumps } from "./python-json.ts";
 import { uuid1 } from "./uuid1.ts";
@@ -54,7 +54,8 @@ export type BootRestriction = "write" | "delete" | "none";
 
 export class ImService {
   private readonly infrastructures = new Map<string, Infrastructure>();
-  private readonly contexts = new Map<string, AbortController>();
+  private readonly contexts = new Map<string, ContextRun>();
+  private readonly contextAuth = new Map<string, AuthItem[]>();
   private readonly writes = new Map<string, { running: Promise<void>; again: boolean }>();
   private readonly refreshes = new Map<string, Promise<void>>();
   private readonly addQueues = new Map<string, Promise<unknown>>();
@@ -104,7 +105,7 @@ export class ImService {
 
   /** Waits for pending writes and stops every actor. In-flight launches resume at the next start. */
   async stop(): Promise<void> {
-    for (const controller of this.contexts.values()) controller.abort();
+    for (const context of this.contexts.values()) context.controller.abort();
     for (const infrastructure of this.infrastructures.values()) this.persist(infrastructure);
     await Promise.all([...this.writes.values()].map((w) => w.running));
     for (const infrastructure of this.infrastructures.values()) infrastructure.actor.stop();
@@ -170,7 +171,7 @@ export class ImService {
   }
 
   /** Step 5: a VM id (string or int, parsed like Python's int()). */
-  private vm(infrastructure: Infrastructure, vmId: unknown): VmData {
+  private vm(infrastructure: Infrastructure, vmId: unknown): Vm {
     const text = typeof vmId === "number" && Number.isInteger(vmId) ? String(vmId) : typeof vmId === "string" ? vmId : "";
     if (!/^\s*[+-]?\d+\s*$/.test(text)) throw errors.invalidVmId();
     const vm = infrastructure.vms[Number(text)];
@@ -331,11 +332,11 @@ export class ImService {
       const cloud: CloudEntry = group.cloud;
       for (const outcome of plan.outcomes[group.key] ?? []) {
         const imId = infrastructure.vms.length;
-        const vm: VmData = {
-          imId, providerId: outcome.ok ? outcome.providerId : null, cloud, info: outcome.info, requestedRadl: group.requestedRadl,
+        const vm: Vm = {
+          imId, providerId: outcome.ok ? outcome.providerId : null, cloud, info: parseRadlText(outcome.info), requestedRadl: group.requestedRadl,
           errorMsg: outcome.ok ? null : outcome.error, contMsg: "", creationDate: now, lastUpdate: outcome.ok ? Date.now() : 0,
         };
-        if (outcome.ok) vm.info = withNewPassword(vm.info);
+        if (outcome.ok) setNewPassword(vm.info);
         else failures.push(outcome.error);
         infrastructure.vms.push(vm);
         infrastructure.actor.send({ type: "ADD_VM", facts: outcome.ok ? { providerState: outcome.state } : { launchFailed: true } });
@@ -371,28 +372,30 @@ export class ImService {
     waiter?.reject(error);
   }
 
-  private recordPrivateNetworks(infrastructure: Infrastructure, vm: VmData): void {
-    const radl = parseRadlText(vm.info);
+  private recordPrivateNetworks(infrastructure: Infrastructure, vm: Vm): void {
+    const radl = vm.info;
     for (const id of radl.systems[0]?.getNetworkIds() ?? []) {
       const network = radl.getNetwork(id) ?? parseRadlText(infrastructure.radl).getNetwork(id);
       if (network && !network.isPublic()) infrastructure.privateNetworks[id] = vm.cloud.id;
     }
   }
 
+  /** Contextualizes with the caller's credentials; a run that goes on uses the latest ones. */
   private contextualize(infrastructure: Infrastructure, auth: AuthItem[]): void {
-    this.contexts.get(infrastructure.id)?.abort();
-    const controller = startContextualization(
-      { settings: this.settings.context, refresh: (inf) => this.refreshAll(inf, auth), persist: (inf) => void this.persist(inf) },
-      infrastructure,
-    );
-    this.contexts.set(infrastructure.id, controller);
+    this.contextAuth.set(infrastructure.id, auth);
+    const host = {
+      settings: this.settings.context,
+      refresh: (inf: Infrastructure) => this.refreshAll(inf, this.contextAuth.get(inf.id) ?? []),
+      persist: (inf: Infrastructure) => void this.persist(inf),
+    };
+    this.contexts.set(infrastructure.id, startContextualization(host, infrastructure, this.contexts.get(infrastructure.id)));
   }
 
   async destroyInfrastructure(infId: unknown, auth: unknown, force: unknown, asyncCall: unknown): Promise<string> {
     const { infrastructure, auth: items } = await this.access(infId, auth, "delete");
     if (infrastructure.adding || this.addQueues.has(infrastructure.id) || infrastructure.destroying) throw errors.invalidState();
     infrastructure.actor.send({ type: "DESTROY_STARTED" });
-    this.contexts.get(infrastructure.id)?.abort();
+    this.contexts.get(infrastructure.id)?.controller.abort();
     await this.persist(infrastructure);
     const destroy = this.destroy(infrastructure, items, truthy(force));
     if (truthy(asyncCall)) {
@@ -418,8 +421,9 @@ export class ImService {
   }
 
   private evict(infrastructure: Infrastructure): void {
-    this.contexts.get(infrastructure.id)?.abort();
+    this.contexts.get(infrastructure.id)?.controller.abort();
     this.contexts.delete(infrastructure.id);
+    this.contextAuth.delete(infrastructure.id);
     this.infrastructures.delete(infrastructure.id);
     infrastructure.actor.stop();
   }
@@ -428,8 +432,8 @@ export class ImService {
    * Finalizes VMs in the given order, all at once. `last` tells a provider that no other VM of
    * its cloud remains, so shared resources (and auto-delete snapshots) can go (§5.10).
    */
-  private async finalizeVms(infrastructure: Infrastructure, vms: VmData[], auth: AuthItem[], messages: string[]): Promise<number> {
-    const cloudKey = (vm: VmData) => `${vm.cloud.type}\u0000${vm.cloud.server}`;
+  private async finalizeVms(infrastructure: Infrastructure, vms: Vm[], auth: AuthItem[], messages: string[]): Promise<number> {
+    const cloudKey = (vm: Vm) => `${vm.cloud.type}\u0000${vm.cloud.server}`;
     const deleting = new Set(vms.map((vm) => vm.imId));
     const remainingOutside = new Set(infrastructure.liveVms().filter((vm) => !deleting.has(vm.imId)).map(cloudKey));
     const lastOfCloud = new Map<string, number>();
@@ -518,8 +522,7 @@ export class ImService {
     const { infrastructure, auth: items } = await this.access(infId, auth);
     const vm = this.vm(infrastructure, vmId);
     await this.refresh(infrastructure, vm, items);
-    const radl = parseRadlText(vm.info);
-    const view = withOnlySystem(radl, radl.systems[0]);
+    const view = withOnlySystem(vm.info, vm.info.systems[0]);
     view.configures = [];
     view.deploys = [];
     view.contextualize.items = null;
@@ -530,7 +533,7 @@ export class ImService {
     const { infrastructure, auth: items } = await this.access(infId, auth);
     const vm = this.vm(infrastructure, vmId);
     await this.refresh(infrastructure, vm, items);
-    const system = parseRadlText(vm.info).systems[0];
+    const system = vm.info.systems[0];
     const name = String(property);
     const feature = system.getFeature(name);
     if (feature) return feature.type === "float" ? new FloatValue(feature.getValue() as number) : feature.getValue();
@@ -548,7 +551,7 @@ export class ImService {
     const { infrastructure, auth: items } = await this.access(infId, auth, "write");
     const vm = this.vm(infrastructure, vmId);
     const radl = parseOnly(radlText);
-    const name = parseRadlText(vm.info).systems[0].name;
+    const name = vm.info.systems[0].name;
     const system = radl.getSystem(name);
     if (!system) throw errors.operationFailed(`Incorrect RADL no system with name ${name} provided.`);
     let observation: ObservationJson;
@@ -563,7 +566,7 @@ export class ImService {
     vm.lastUpdate = 0;
     await this.refresh(infrastructure, vm, items);
     await this.persist(infrastructure);
-    return vm.info;
+    return vm.info.toString();
   }
 
   async stopInfrastructure(infId: unknown, auth: unknown): Promise<string> {
@@ -600,7 +603,7 @@ export class ImService {
     return "";
   }
 
-  private async vmOperation(infrastructure: Infrastructure, vm: VmData, auth: AuthItem[], op: "stop" | "start" | "reboot"): Promise<void> {
+  private async vmOperation(infrastructure: Infrastructure, vm: Vm, auth: AuthItem[], op: "stop" | "start" | "reboot"): Promise<void> {
     const observation = await this.deps.providers.call(vm.cloud.type, op, vm.cloud, credentialsOfType(auth, vm.cloud.type), { vm: vmJson(infrastructure, vm) });
     this.applyObservation(infrastructure, vm, observation);
     vm.lastUpdate = 0;
@@ -668,7 +671,7 @@ export class ImService {
     infrastructure.vmMaster = typeof document.vm_master === "number" ? document.vm_master : null;
     this.attach(infrastructure);
     for (const { data, facts } of vms) {
-      infrastructure.vms.push({ ...data, imId: infrastructure.vms.length });
+      infrastructure.vms.push({ ...data, imId: infrastructure.vms.length, info: parseRadlText(data.info) });
       infrastructure.actor.send({ type: "ADD_VM", facts });
     }
     await this.persist(infrastructure);
@@ -776,7 +779,7 @@ export class ImService {
   }
 
   /** Asks the provider for the VM's state when the last answer is too old; one call at a time per VM. */
-  private refresh(infrastructure: Infrastructure, vm: VmData, auth: AuthItem[]): Promise<void> {
+  private refresh(infrastructure: Infrastructure, vm: Vm, auth: AuthItem[]): Promise<void> {
     const key = `${infrastructure.id}/${vm.imId}`;
     const running = this.refreshes.get(key);
     if (running) return running;
@@ -787,7 +790,7 @@ export class ImService {
     return promise;
   }
 
-  private async refreshNow(infrastructure: Infrastructure, vm: VmData, auth: AuthItem[], facts: VmFacts): Promise<void> {
+  private async refreshNow(infrastructure: Infrastructure, vm: Vm, auth: AuthItem[], facts: VmFacts): Promise<void> {
     const now = Date.now();
     if (now - vm.lastUpdate >= this.settings.vmInfoUpdateFrequency * 1000) {
       try {
@@ -804,15 +807,14 @@ export class ImService {
     this.writeLiveFeatures(infrastructure, vm);
   }
 
-  private applyObservation(infrastructure: Infrastructure, vm: VmData, observation: ObservationJson): void {
-    if (observation.info) vm.info = observation.info;
+  private applyObservation(infrastructure: Infrastructure, vm: Vm, observation: ObservationJson): void {
+    if (observation.info) vm.info = radlFromStructure(observation.info);
     infrastructure.sendVm(vm.imId, { type: "OBSERVED", providerState: observation.state });
   }
 
   /** The VM's RADL carries its state and a default DNS name (§4.2 step 7). */
-  private writeLiveFeatures(infrastructure: Infrastructure, vm: VmData): void {
-    const radl = parseRadlText(vm.info);
-    const system = radl.systems[0];
+  private writeLiveFeatures(infrastructure: Infrastructure, vm: Vm): void {
+    const system = vm.info.systems[0];
     if (!system) return;
     const state = infrastructure.vmState(vm.imId);
     let changed = false;
@@ -824,10 +826,7 @@ export class ImService {
       system.setValue("net_interface.0.dns_name", this.settings.defaultVmName.replaceAll("#N#", String(vm.imId)));
       changed = true;
     }
-    if (changed) {
-      vm.info = radl.toString();
-      this.persist(infrastructure);
-    }
+    if (changed) this.persist(infrastructure);
   }
 }
 
@@ -865,24 +864,21 @@ function parseChecked(text: unknown): Radl {
   return radl;
 }
 
-function vmJson(infrastructure: Infrastructure, vm: VmData): VmJson {
-  return { infrastructureId: infrastructure.id, imId: vm.imId, providerId: vm.providerId, info: vm.info, state: infrastructure.vmFacts(vm.imId).providerState };
+function vmJson(infrastructure: Infrastructure, vm: Vm): VmJson {
+  return { infrastructureId: infrastructure.id, imId: vm.imId, providerId: vm.providerId, info: radlToStructure(vm.info), state: infrastructure.vmFacts(vm.imId).providerState };
 }
 
-function vmContMsg(vm: VmData): string {
+function vmContMsg(vm: Vm): string {
   return vm.errorMsg ? `${vm.errorMsg}\n${vm.contMsg}` : vm.contMsg;
 }
 
 const ALPHANUMERIC = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 /** A launched VM with an image password gets a random new one, applied by contextualization. */
-function withNewPassword(info: string): string {
-  const radl = parseRadlText(info);
-  const system = radl.systems[0];
-  if (!system || !system.getValue("disk.0.os.credentials.password") || system.getValue("disk.0.os.credentials.new.password")) return info;
-  const password = Array.from({ length: 8 }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join("");
-  system.setValue("disk.0.os.credentials.new.password", password);
-  return radl.toString();
+function setNewPassword(info: Radl): void {
+  const system = info.systems[0];
+  if (!system || !system.getValue("disk.0.os.credentials.password") || system.getValue("disk.0.os.credentials.new.password")) return;
+  system.setValue("disk.0.os.credentials.new.password", Array.from({ length: 8 }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join(""));
 }
 
 /** Reconfigure takes only new credentials and applications from a system (§5.8). */

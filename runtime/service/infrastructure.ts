@@ -1,16 +1,16 @@
 import { createActor, type Actor } from "xstate";
 import {
   parseRadlText, stateFromFacts, isProviderState,
-  type AuthItem, type CloudEntry, type ProviderState, type VmEvent, type VmFacts, type VmState,
+  type AuthItem, type CloudEntry, type ProviderState, type Radl, type VmEvent, type VmFacts, type VmState,
 } from "../../core/index.ts";
-import { infrastructureMachine, vmActorId, type InfrastructureSnapshot } from "../../core/machines/infrastructure.machine.ts";
+import { infrastructureMachine, persistedInfrastructure, vmActorId, type InfrastructureSnapshot } from "../../core/machines/infrastructure.machine.ts";
 import type { OwnerRecord } from "./credentials.ts";
 import type { Cloud } from "./deployment.ts";
 
 // One infrastructure held by the server: the data IM keeps (IM behaviour §5.1) and its actor,
 // which owns the lifecycle and one actor per VM.
 
-/** What IM keeps per VM besides its actor's facts. */
+/** What IM stores per VM besides its actor's facts. */
 export interface VmData {
   imId: number;
   providerId: string | null;
@@ -24,6 +24,14 @@ export interface VmData {
   creationDate: number;
   /** Epoch milliseconds of the last successful provider refresh; 0 forces a refresh. */
   lastUpdate: number;
+}
+
+/**
+ * A VM in memory: its description is a live model, changed in place as the reference does
+ * (re-reading it from text would merge repeated constraints that clients see).
+ */
+export interface Vm extends Omit<VmData, "info"> {
+  info: Radl;
 }
 
 export const RECORD_SCHEMA_VERSION = 1;
@@ -54,7 +62,7 @@ export type InfrastructureActor = Actor<typeof infrastructureMachine>;
 export class Infrastructure {
   owners: OwnerRecord[] = [];
   radl = "";
-  vms: VmData[] = [];
+  vms: Vm[] = [];
   contMsg = "";
   configured: boolean | null = null;
   privateNetworks: Record<string, string> = {};
@@ -98,7 +106,7 @@ export class Infrastructure {
   }
 
   /** VMs that are not destroyed, in id order. */
-  liveVms(): VmData[] {
+  liveVms(): Vm[] {
     return this.vms.filter((vm) => !this.vmFacts(vm.imId).destroyed);
   }
 
@@ -109,7 +117,7 @@ export class Infrastructure {
       deleted: this.deleted,
       owners: this.owners,
       radl: this.radl,
-      vms: this.vms,
+      vms: this.vms.map((vm) => ({ ...vm, info: vm.info.toString() })),
       contMsg: this.contMsg,
       configured: this.configured,
       privateNetworks: this.privateNetworks,
@@ -118,7 +126,7 @@ export class Infrastructure {
       lastDate: this.lastDate,
       batches: this.batches,
       vmMaster: this.vmMaster,
-      actor: this.actor.getPersistedSnapshot(),
+      actor: persistedInfrastructure(this.actor),
     };
   }
 
@@ -127,7 +135,7 @@ export class Infrastructure {
     Object.assign(this, {
       owners: record.owners,
       radl: record.radl,
-      vms: record.vms,
+      vms: record.vms.map((vm) => ({ ...vm, info: parseRadlText(vm.info) })),
       contMsg: record.contMsg,
       configured: record.configured,
       privateNetworks: record.privateNetworks,
@@ -154,7 +162,7 @@ export function exportDocument(infrastructure: Infrastructure): Record<string, u
         im_id: vm.imId,
         creation_im_id: vm.imId,
         cloud: vm.cloud,
-        info: vm.info,
+        info: vm.info.toString(),
         requested_radl: vm.requestedRadl,
         cont_out: vm.contMsg,
         configured: facts.configured,

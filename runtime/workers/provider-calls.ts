@@ -1,9 +1,10 @@
 import {
-  ProviderError, parseRadlText,
-  type AuthItem, type CloudEntry, type CloudProvider, type Logger, type OpContext, type ProviderState, type ProviderVm, type Radl,
+  ProviderError, parseRadlText, radlFromStructure, radlToStructure,
+  type AuthItem, type CloudEntry, type CloudProvider, type Logger, type OpContext, type ProviderState, type ProviderVm, type Radl, type RadlStructure,
 } from "../../core/index.ts";
 
-// The provider operations that run as worker tasks, and their JSON form: RADL travels as text,
+// The provider operations that run as worker tasks, and their JSON form: documents travel as
+// RADL text, a VM's description as an exact structure (text would merge repeated constraints),
 // errors as `{ ok: false, error }` envelopes (a thrown object would lose its class on the way).
 
 /** A VM as it crosses the worker boundary. */
@@ -11,17 +12,17 @@ export interface VmJson {
   infrastructureId: string;
   imId: number;
   providerId: string | null;
-  info: string;
+  info: RadlStructure;
   state: ProviderState;
 }
 
 export interface ObservationJson {
   state: ProviderState;
   nativeState?: string;
-  info?: string;
+  info?: RadlStructure;
 }
 
-export type LaunchResultJson = { ok: true; providerId: string; info: string; state: ProviderState; nativeState?: string } | { ok: false; error: string };
+export type LaunchResultJson = { ok: true; providerId: string; info: RadlStructure; state: ProviderState; nativeState?: string } | { ok: false; error: string };
 
 /** Every operation: its arguments and its result, as JSON. */
 export interface ProviderOps {
@@ -85,7 +86,7 @@ async function dispatch(provider: CloudProvider, task: ProviderTask, ctx: OpCont
         { infrastructureId: a.infrastructureId, idempotencyKey: a.idempotencyKey, radl: parseRadlText(a.radl), requestedRadl: parseRadlText(a.requestedRadl), count: a.count },
         ctx,
       );
-      return results.map((r) => (r.ok ? { ...r, info: r.info.toString() } : r));
+      return results.map((r) => (r.ok ? { ...r, info: radlToStructure(r.info) } : r));
     }
     case "observe": return observationJson(await provider.observe(vm(), ctx));
     case "finalize": return (await provider.finalize(vm(), args.last as boolean, ctx), null);
@@ -107,12 +108,12 @@ async function dispatch(provider: CloudProvider, task: ProviderTask, ctx: OpCont
 }
 
 export function vmFromJson(vm: VmJson): ProviderVm {
-  return { ...vm, info: parseRadlText(vm.info) };
+  return { ...vm, info: radlFromStructure(vm.info) };
 }
 
 function observationJson(observation: { state: ProviderState; nativeState?: string; info?: Radl }): ObservationJson {
   const { info, ...rest } = observation;
-  return info ? { ...rest, info: info.toString() } : rest;
+  return info ? { ...rest, info: radlToStructure(info) } : rest;
 }
 
 /** A system alone as RADL text, the form systems take across the worker boundary. */
