@@ -1,3 +1,4 @@
+import { TLS_CERT, TLS_KEY } from "../../fixtures/tls.ts";
 import assert from "node:assert/strict";
 import http, { type IncomingHttpHeaders } from "node:http";
 import https from "node:https";
@@ -428,24 +429,6 @@ test("listen() rejects when the port is taken", async (t) => {
   await assert.rejects(second.listen(port, "127.0.0.1"), { code: "EADDRINUSE" });
 });
 
-// Self-signed, valid 2000–2100, for 127.0.0.1 and localhost; also used as its own CA.
-const TLS_KEY = `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgE4TN9zqYpW3K5RWt
-k1XGkzvLgVHGRabOluImt1wG0behRANCAARG67oYU2wKIJiW4Za6XzRjcdw5q6hV
-G2+hVim9nW3tVupXwPfdu6a0zgPkBFV1WZVvc9sQaAg5sGTsqRP8dnAv
------END PRIVATE KEY-----
-`;
-const TLS_CERT = `-----BEGIN CERTIFICATE-----
-MIIBZjCCAQ2gAwIBAgIBATAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAlsb2NhbGhv
-c3QwIBcNMDAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMBQxEjAQBgNVBAMM
-CWxvY2FsaG9zdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABEbruhhTbAogmJbh
-lrpfNGNx3DmrqFUbb6FWKb2dbe1W6lfA9927prTOA+QEVXVZlW9z2xBoCDmwZOyp
-E/x2cC+jTjBMMA8GA1UdEwEB/wQFMAMBAf8wGgYDVR0RBBMwEYcEfwAAAYIJbG9j
-YWxob3N0MB0GA1UdDgQWBBRqm51ZBsuhmiKJGI8ZgFgRYAcf1DAKBggqhkjOPQQD
-AgNHADBEAiBZWh48xSVEpNx82+CwYKokPKVBQqk6+hgdWszWQkFZFQIgBi7U7VWo
-USUjIdj9hZgRjdqZkDvWrumY8Rqgia6ULwI=
------END CERTIFICATE-----
-`;
 // Another self-signed pair, not issued by TLS_CERT: a client certificate the server must refuse.
 const OTHER_KEY = `-----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgRzYrgUZEW/apU1LX
