@@ -70,22 +70,24 @@ export async function loadPlugins(specs: readonly PluginSpec[], baseDir: string)
     const { name, kind } = plugin.manifest;
     let registered = false;
     const wrongKind = (what: PluginKind) => new PluginError(spec.module, `its manifest says kind '${kind}' but it registers a ${what}`);
-    plugin.register(
-      {
-        provider: (factory: () => CloudProvider) => {
-          if (kind !== "provider") throw wrongKind("provider");
-          container.register(providerToken(name), { useFactory: instanceCachingFactory(factory) });
-          providerTypes.push(name);
-          registered = true;
-        },
-        store: (factory: (context: StoreContext) => Store) => {
-          if (kind !== "store") throw wrongKind("store");
-          container.register(storeToken(name), { useValue: factory });
-          registered = true;
-        },
+    const registrar = {
+      provider: (factory: () => CloudProvider) => {
+        if (kind !== "provider") throw wrongKind("provider");
+        container.register(providerToken(name), { useFactory: instanceCachingFactory(factory) });
+        providerTypes.push(name);
+        registered = true;
       },
-      spec.options ?? {},
-    );
+      store: (factory: (context: StoreContext) => Store) => {
+        if (kind !== "store") throw wrongKind("store");
+        container.register(storeToken(name), { useValue: factory });
+        registered = true;
+      },
+    };
+    try {
+      plugin.register(registrar, spec.options ?? {});
+    } catch (error) {
+      throw error instanceof PluginError ? error : new PluginError(spec.module, `register() failed: ${(error as Error).message}`);
+    }
     if (!registered) throw new PluginError(spec.module, `registered nothing for its ${kind} '${name}'`);
   }
   return { container, manifests: plugins.map((p) => p.plugin.manifest), providerTypes };

@@ -25,7 +25,7 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
   const store = resolveStore(plugins, config.store, { dataDir: config.dataDir });
   await store.open();
   const im = config.im;
-  const pool = new ProviderPool({ plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, concurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads });
+  const pool = new ProviderPool({ plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, launchConcurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads });
   const credentials = new Credentials({ installationSecret: await installationSecret(config.dataDir), adminUsers: im.ADMIN_USER, userDb: im.USER_DB, forceOidc: im.FORCE_OIDC_AUTH });
   const service = new ImService({
     settings: {

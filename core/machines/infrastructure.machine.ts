@@ -141,8 +141,9 @@ export type InfrastructureSnapshot = SnapshotFrom<typeof infrastructureMachine>;
 export function persistedInfrastructure(actor: { getPersistedSnapshot(): unknown; getSnapshot(): { context: InfrastructureContext } }): unknown {
   const snapshot = actor.getPersistedSnapshot() as { children?: Record<string, { src?: unknown; snapshot?: { input?: { plan?: LaunchPlan } } }> };
   const { plan } = actor.getSnapshot().context;
-  for (const child of Object.values(snapshot.children ?? {})) {
-    if (child.src === "deploy" && child.snapshot?.input && plan) child.snapshot.input = { ...child.snapshot.input, plan };
+  for (const [key, child] of Object.entries(snapshot.children ?? {})) {
+    // A copy: a callback actor's persisted snapshot is its live one.
+    if (child.src === "deploy" && child.snapshot?.input && plan) snapshot.children![key] = { ...child, snapshot: { ...child.snapshot, input: { ...child.snapshot.input, plan } } };
   }
   return snapshot;
 }

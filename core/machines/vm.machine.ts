@@ -31,9 +31,10 @@ export const INITIAL_FACTS: VmFacts = {
 
 /** The IM state the facts call for. */
 export function stateFromFacts(facts: VmFacts): VmState {
+  // A placeholder for a failed launch is never refreshed: it shows failed until it is gone.
+  if (facts.launchFailed) return "failed";
   if (facts.destroyed) return "off";
   if (facts.deleting) return "deleting";
-  if (facts.launchFailed) return "failed";
   if (facts.unreachable) return "unknown";
   if (facts.providerState !== "running") return facts.providerState;
   if (facts.infraContextFailed) return "unconfigured";

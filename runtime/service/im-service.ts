@@ -845,12 +845,20 @@ export function truthy(value: unknown): boolean {
 }
 
 function parseOnly(text: unknown): Radl {
+  if (typeof text !== "string") throw errors.invalidRadl(`Invalid RADL: a string was expected, not ${describeType(text)}.`);
   try {
-    return parseRadl(typeof text === "string" ? text : "");
+    return parseRadl(text);
   } catch (error) {
     if (error instanceof RadlError) throw errors.invalidRadl(error.message);
     throw error;
   }
+}
+
+function describeType(value: unknown): string {
+  if (value === null || value === undefined) return "nil";
+  if (Array.isArray(value)) return "an array";
+  if (Buffer.isBuffer(value)) return "base64 data";
+  return typeof value === "object" ? "a struct" : `a ${typeof value}`;
 }
 
 function parseChecked(text: unknown): Radl {

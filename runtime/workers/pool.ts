@@ -5,42 +5,71 @@ import type { Envelope, ProviderOp, ProviderOps, ProviderTask } from "./provider
 import type { WorkerData } from "./worker.ts";
 
 // Provider calls run as piscina tasks. They wait on clouds far more than they compute, so a
-// few threads each run many tasks at once; the total is IM's MAX_SIMULTANEOUS_LAUNCHES.
+// few threads each run many tasks at once. IM's MAX_SIMULTANEOUS_LAUNCHES limits only the
+// operations its launch pool runs (launch, start, stop, finalize); reads never queue behind them.
 
 export interface ProviderPoolOptions {
   plugins: PluginSpec[];
   baseDir: string;
   logLevel: string;
-  /** How many provider calls may run at once. */
-  concurrency: number;
+  /** MAX_SIMULTANEOUS_LAUNCHES: how many launches, starts, stops and finalizes may run at once. */
+  launchConcurrency: number;
   threads?: number;
 }
 
+/** How many tasks one worker thread runs at once; provider calls mostly wait. */
+const TASKS_PER_THREAD = 256;
+
+const LIMITED_OPS: ReadonlySet<ProviderOp> = new Set(["launch", "start", "stop", "finalize"]);
+
 export class ProviderPool {
   private readonly piscina: Piscina;
+  private readonly launches: Semaphore;
 
   constructor(options: ProviderPoolOptions) {
-    const threads = Math.max(1, Math.min(options.threads ?? 2, options.concurrency));
+    const threads = Math.max(1, options.threads ?? 2);
     const workerData: WorkerData = { plugins: options.plugins, baseDir: options.baseDir, logLevel: options.logLevel };
     this.piscina = new Piscina({
       filename: new URL("./worker-boot.mjs", import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
-      concurrentTasksPerWorker: Math.ceil(options.concurrency / threads),
+      concurrentTasksPerWorker: TASKS_PER_THREAD,
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData,
     });
+    this.launches = new Semaphore(options.launchConcurrency);
   }
 
   /** Runs a provider operation; a provider failure comes back as a ProviderError. */
   async call<Op extends ProviderOp>(type: string, op: Op, cloud: CloudEntry, credentials: readonly AuthItem[], args: ProviderOps[Op]["args"]): Promise<ProviderOps[Op]["result"]> {
     const task: ProviderTask<Op> = { type, op, cloud, credentials: [...credentials], args };
-    const envelope = (await this.piscina.run(task)) as Envelope<ProviderOps[Op]["result"]>;
+    const run = () => this.piscina.run(task) as Promise<Envelope<ProviderOps[Op]["result"]>>;
+    const envelope = LIMITED_OPS.has(op) ? await this.launches.use(run) : await run();
     if (!envelope.ok) throw new ProviderError(envelope.error.message, envelope.error.code as ProviderError["kind"]);
     return envelope.value;
   }
 
   async close(): Promise<void> {
     await this.piscina.close();
+  }
+}
+
+/** At most `limit` functions run at once; the others wait in order. */
+class Semaphore {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async use<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 }

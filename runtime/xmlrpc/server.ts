@@ -10,6 +10,7 @@ import type { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import CustomType from "xmlrpc/lib/customtype.js";
+import sax from "sax";
 import Deserializer from "xmlrpc/lib/deserializer.js";
 import serializer from "xmlrpc/lib/serializer.js";
 
@@ -250,11 +251,31 @@ function acceptsGzip(header: string | undefined): boolean {
  * sax never expands DTD entities, so a billion-laughs DOCTYPE stays inert.
  */
 class CallParser extends Deserializer {
+  constructor() {
+    super();
+    // The package's sax stream is non-strict and runs malformed XML (mismatched tags, two
+    // roots, stray `&`) that Python's expat refuses; parse strictly instead.
+    this.parser = sax.createStream(true, {});
+    this.parser.on("opentag", (node) => this.onOpentag(node as Parameters<Deserializer["onOpentag"]>[0]));
+    this.parser.on("closetag", (name) => this.onClosetag(name));
+    this.parser.on("text", (text) => this.onText(text));
+    this.parser.on("cdata", (cdata) => this.onCDATA(cdata));
+    this.parser.on("end", () => this.onDone());
+    this.parser.on("error", (error) => this.onError(error));
+  }
+  private depth = 0;
+  private rootClosed = false;
+
+  /** Strict sax keeps the tags' case; the package's handlers expect upper case. */
   override onOpentag(node: Parameters<Deserializer["onOpentag"]>[0]): void {
-    super.onOpentag({ ...node, name: localName(node.name) });
+    // sax accepts a second root element; expat does not.
+    if (this.rootClosed) return this.onError(new Error("junk after document element"));
+    this.depth++;
+    super.onOpentag({ ...node, name: localName(node.name).toUpperCase() });
   }
   override onClosetag(name: string): void {
-    super.onClosetag(localName(name));
+    if (--this.depth === 0) this.rootClosed = true;
+    super.onClosetag(localName(name).toUpperCase());
   }
   override endStruct(): void {
     const mark = this.marks.pop() ?? 0;

@@ -28,6 +28,12 @@ declare module "xmlrpc/lib/deserializer.js" {
     stack: unknown[];
     marks: number[];
     value: boolean;
+    /** The sax stream the constructor creates (non-strict). */
+    parser: import("sax").SAXStream;
+    onText(text: string): void;
+    onCDATA(cdata: string): void;
+    onDone(): void;
+    onError(error: Error): void;
     push(value: unknown): void;
     onOpentag(node: { name: string; attributes: Record<string, string>; isSelfClosing: boolean }): void;
     onClosetag(name: string): void;
