@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
+import { createHmac, hash as digest, randomBytes, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { errors, imCredentials, type AuthItem } from "../../core/index.ts";
@@ -88,7 +88,7 @@ export class Credentials {
 
   /** scrypt, remembered per (salt, password) by a digest so that plain passwords are not kept. */
   private async hash(password: string, salt: string): Promise<string> {
-    const key = createHash("sha256").update(salt).update("\0").update(password).digest("base64");
+    const key = digest("sha256", `${salt}\0${password}`, "base64"); // one-shot: this runs on every call
     const known = this.hashes.get(key);
     if (known) return known;
     const hash = (await scrypt(password, salt, 32)).toString("base64");

@@ -189,6 +189,7 @@ export class ImService {
   async getInfrastructureList(auth: unknown, filter?: unknown): Promise<string[]> {
     const { identities } = await this.caller(auth);
     let pattern: RegExp | undefined;
+    if (filter !== undefined && filter !== null && typeof filter !== "string") throw errors.badParameter("first argument must be string or compiled pattern");
     if (typeof filter === "string" && filter !== "") {
       try {
         pattern = new RegExp(filter);
@@ -642,9 +643,10 @@ export class ImService {
 
   async importInfrastructure(text: unknown, auth: unknown): Promise<string> {
     const { identities } = await this.caller(auth, "write");
+    if (typeof text !== "string") throw errors.importFailed(`the JSON object must be str, bytes or bytearray, not ${describeType(text)}`);
     let document: Record<string, unknown>;
     try {
-      document = JSON.parse(String(text)) as Record<string, unknown>;
+      document = JSON.parse(text) as Record<string, unknown>;
       if (typeof document !== "object" || document === null || Array.isArray(document)) throw new Error("the document is not a JSON object");
     } catch (error) {
       throw errors.importFailed((error as Error).message);
@@ -760,8 +762,8 @@ export class ImService {
 
   async getStats(initDate: unknown, endDate: unknown, auth: unknown): Promise<Record<string, unknown>[]> {
     const { identities } = await this.caller(auth);
-    const from = typeof initDate === "string" && initDate ? Date.parse(`${initDate}T00:00:00`) / 1000 : 0;
-    const to = typeof endDate === "string" && endDate ? Date.parse(`${endDate}T23:59:59`) / 1000 : Number.POSITIVE_INFINITY;
+    const from = initDate ? parseDay(initDate) / 1000 : 0;
+    const to = endDate ? parseDay(endDate) / 1000 + 86399 : Number.POSITIVE_INFINITY;
     const stats: Record<string, unknown>[] = [];
     for (const id of await this.deps.store.list()) {
       const record = this.infrastructures.get(id)?.toRecord() ?? (await this.readRecord(id));
@@ -852,6 +854,13 @@ function parseOnly(text: unknown): Radl {
     if (error instanceof RadlError) throw errors.invalidRadl(error.message);
     throw error;
   }
+}
+
+/** A `YYYY-MM-DD` date at local midnight, in epoch milliseconds; Python's strptime error otherwise. */
+function parseDay(value: unknown): number {
+  const day = typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00`) : Number.NaN;
+  if (Number.isNaN(day)) throw errors.badParameter(`time data ${pyStr(String(value))} does not match format '%Y-%m-%d'`);
+  return day;
 }
 
 function describeType(value: unknown): string {

@@ -13,6 +13,7 @@ import CustomType from "xmlrpc/lib/customtype.js";
 import sax from "sax";
 import Deserializer from "xmlrpc/lib/deserializer.js";
 import serializer from "xmlrpc/lib/serializer.js";
+import { parseCallFast, serializeResponse } from "./fast-codec.ts";
 
 export interface RpcMethod {
   name: string;
@@ -127,13 +128,15 @@ export class XmlRpcServer {
   private async dispatch(body: Buffer): Promise<string> {
     let name: string | undefined;
     try {
-      const call = await parseCall(body);
+      // Plain calls take the fast reader; it declines anything else, which sax then reads.
+      const call = parseCallFast(body) ?? (await parseCall(body));
       name = call.method;
       const method = this.methods.get(name);
       if (!method) throw new PythonError("Exception", `method "${name}" is not supported`);
       const arityMessage = arityError(method, call.params.length);
       if (arityMessage) throw new PythonError("TypeError", arityMessage);
-      return serializer.serializeMethodResponse(toWire(await method.handler(call.params)));
+      const result = toWire(await method.handler(call.params));
+      return serializeResponse(result) ?? serializer.serializeMethodResponse(result);
     } catch (error) {
       const faultString = error instanceof PythonError ? error.faultString : `<class 'Exception'>:${messageOf(error)}`;
       this.log("warn", "xml-rpc fault", { method: name, faultString });
@@ -304,7 +307,7 @@ function localName(tag: string): string {
   return tag.slice(tag.lastIndexOf(":") + 1);
 }
 
-function parseCall(body: Buffer): Promise<{ method: string; params: unknown[] }> {
+export function parseCall(body: Buffer): Promise<{ method: string; params: unknown[] }> {
   return new Promise((resolve, reject) => {
     new CallParser().deserializeMethodCall(Readable.from([body]), (error, method, params) => {
       if (error) reject(new PythonError("xml.parsers.expat.ExpatError", expatStyle(error.message)));
