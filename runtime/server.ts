@@ -5,6 +5,7 @@ import { createLogger, type RuntimeLogger } from "./logger.ts";
 import { loadPlugins, resolveStore } from "./plugins.ts";
 import { Credentials, newInstallationSecret } from "./service/credentials.ts";
 import { ImService } from "./service/im-service.ts";
+import type { ProviderCaller } from "./service/deployment.ts";
 import { ProviderPool } from "./workers/pool.ts";
 import { imMethods } from "./xmlrpc/methods.ts";
 import { XmlRpcServer } from "./xmlrpc/server.ts";
@@ -25,7 +26,11 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
   const store = resolveStore(plugins, config.store, { dataDir: config.dataDir });
   await store.open();
   const im = config.im;
-  const pool = new ProviderPool({ plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, launchConcurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads });
+  // The worker threads start once the stored infrastructures are loaded (or at the first
+  // provider call, for a deployment that resumes): booting them alongside would slow the load.
+  let pool: ProviderPool | undefined;
+  const startPool = () => (pool ??= new ProviderPool({ plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, launchConcurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads }));
+  const providers: ProviderCaller = { call: (type, op, cloud, credentials, args) => startPool().call(type, op, cloud, credentials, args) };
   const credentials = new Credentials({ installationSecret: await installationSecret(config.dataDir), adminUsers: im.ADMIN_USER, userDb: im.USER_DB, forceOidc: im.FORCE_OIDC_AUTH });
   const service = new ImService({
     settings: {
@@ -47,12 +52,13 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
       },
     },
     store,
-    providers: pool,
+    providers,
     providerTypes: plugins.providerTypes,
     credentials,
     log,
   });
   await service.start();
+  startPool();
   const tls = config.tls && {
     key: await readFile(config.tls.keyFile),
     cert: await readFile(config.tls.certFile),
@@ -72,7 +78,7 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
     close: async () => {
       await server.close();
       await service.stop();
-      await pool.close();
+      await pool?.close();
       await store.close();
       log.info("infra-manager stopped");
     },

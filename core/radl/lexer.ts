@@ -29,6 +29,9 @@ const KEYWORDS: ReadonlyMap<string, TokenType> = new Map([
   ["option", "OPTION"], ["step", "STEP"], ["with", "WITH"],
 ] as [string, TokenType][]);
 
+/** How many distinct identifiers a lexer interns. */
+const MAX_INTERNED = 1024;
+
 const NEWLINE = 10, CR = 13, SPACE = 32, TAB = 9, HASH = 35, BACKSLASH = 92;
 const SINGLE_QUOTE = 39, DOUBLE_QUOTE = 34;
 
@@ -207,14 +210,17 @@ export class Lexer {
 
   /**
    * A keyword or an identifier. Identifiers are interned: property names and ids repeat
-   * throughout a document, and the model keeps one string for each instead of one per use.
+   * throughout a document, and the model keeps one string for each instead of one per use. The
+   * table stays small (the first names met, where the property names are) so that it stays in
+   * the cache when a large document has thousands of distinct ids.
    */
   private word(word: string, start: number): Token {
     const keyword = KEYWORDS.get(word);
     if (keyword) return this.token(keyword, word, start);
-    let name = this.names.get(word);
-    if (name === undefined) this.names.set(word, (name = word));
-    return this.token("VAR", name, start);
+    const name = this.names.get(word);
+    if (name !== undefined) return this.token("VAR", name, start);
+    if (this.names.size < MAX_INTERNED) this.names.set(word, word);
+    return this.token("VAR", word, start);
   }
 
   private scanBodyPunctuation(code: number, start: number): Token | null {

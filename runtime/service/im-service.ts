@@ -49,6 +49,26 @@ export interface ServiceDependencies {
   log: RuntimeLogger;
 }
 
+/** An infrastructure unused for this long (ms) sleeps; the sweep looks this often. */
+const IDLE_BEFORE_SLEEP_MS = 1000;
+const SLEEP_SWEEP_MS = 500;
+/** A write that takes this long (ms) spaces the next one of the same infrastructure. */
+const EXPENSIVE_WRITE_MS = 1;
+/** The next write waits this many times the last one's cost. */
+const WRITE_SPACING = 2;
+/** How long the actor's own changes may wait for more before they are written (ms). */
+const WRITE_BEHIND_MS = 10;
+
+interface PendingWrite {
+  running: Promise<void>;
+  /** Asked for again while writing: write once more. */
+  again: boolean;
+  /** Only writes behind are waiting. */
+  behind: boolean;
+  /** Ends the wait before the write. */
+  hurry?: () => void;
+}
+
 /** Which BOOT_MODE values block an operation (§2): 1 blocks both columns, 2 only the first. */
 export type BootRestriction = "write" | "delete" | "none";
 
@@ -56,10 +76,14 @@ export class ImService {
   private readonly infrastructures = new Map<string, Infrastructure>();
   private readonly contexts = new Map<string, ContextRun>();
   private readonly contextAuth = new Map<string, AuthItem[]>();
-  private readonly writes = new Map<string, { running: Promise<void>; again: boolean }>();
+  private readonly writes = new Map<string, PendingWrite>();
   private readonly refreshes = new Map<string, Promise<void>>();
   private readonly addQueues = new Map<string, Promise<unknown>>();
   private readonly deployWaiters = new Map<string, { resolve: (ids: number[]) => void; reject: (error: Error) => void }>();
+  private stopped = false;
+  private sleeper: NodeJS.Timeout | undefined;
+  /** When the last expensive write of an infrastructure ended and what it cost, in ms. */
+  private readonly writeCosts = new WeakMap<Infrastructure, { end: number; cost: number }>();
   private readonly machine = infrastructureMachine.provide({ actors: { deploy: this.deployActor() } });
 
   constructor(private readonly deps: ServiceDependencies) {}
@@ -72,6 +96,7 @@ export class ImService {
 
   /** Loads every stored infrastructure; launches interrupted by a stop resume. */
   async start(): Promise<void> {
+    this.sleeper = setInterval(() => this.sleepIdle(), SLEEP_SWEEP_MS).unref();
     const ids = await this.deps.store.list();
     const records: InfrastructureRecord[] = [];
     for (let i = 0; i < ids.length; i += 64) {
@@ -92,9 +117,11 @@ export class ImService {
   }
 
   private restore(record: InfrastructureRecord): void {
-    const infrastructure = new Infrastructure(record.id, startActor(this.machine, record.id, record.actor), record.creationDate);
+    // Its actor starts when first used, or now if it has a deployment to resume.
+    const infrastructure = Infrastructure.sleeping(record.id, this.machine, record.actor, record.creationDate);
     infrastructure.assignRecord(record);
     this.attach(infrastructure);
+    if (infrastructure.adding) infrastructure.wake();
     // Contextualization does not survive a restart: VMs it had not finished are unconfigured.
     for (const vm of infrastructure.liveVms()) {
       const facts = infrastructure.vmFacts(vm.imId);
@@ -108,42 +135,115 @@ export class ImService {
     for (const context of this.contexts.values()) context.controller.abort();
     for (const infrastructure of this.infrastructures.values()) this.persist(infrastructure);
     await Promise.all([...this.writes.values()].map((w) => w.running));
-    for (const infrastructure of this.infrastructures.values()) infrastructure.actor.stop();
+    // A stopped actor's snapshot has no VMs: nothing may be written from here on (a flow that
+    // was cancelled above can still ask for a write).
+    this.stopped = true;
+    clearInterval(this.sleeper);
+    for (const infrastructure of this.infrastructures.values()) infrastructure.stopActor();
   }
 
   private attach(infrastructure: Infrastructure): void {
     this.infrastructures.set(infrastructure.id, infrastructure);
-    // Emitted events arrive while the actor is mid-transition: handle them once it has settled.
-    infrastructure.actor.on("deployFinished", ({ plan }) => setImmediate(() => {
-      this.assemble(infrastructure, plan).catch((error: Error) => this.failDeploy(infrastructure, error));
-    }));
-    infrastructure.actor.on("deployFailed", ({ error }) => setImmediate(() => this.failDeploy(infrastructure, errors.operationFailed(error))));
-    infrastructure.actor.subscribe({ next: () => this.persist(infrastructure), error: (error) => this.deps.log.error("infrastructure actor failed", { infrastructureId: infrastructure.id, error }) });
-    infrastructure.actor.start();
+    // Runs now for a new infrastructure, and whenever a sleeping one wakes.
+    infrastructure.connect(this.machine, (actor) => {
+      // Emitted events arrive while the actor is mid-transition: handle them once it has settled.
+      const finished = actor.on("deployFinished", ({ plan }) => setImmediate(() => {
+        this.assemble(infrastructure, plan).catch((error: Error) => this.failDeploy(infrastructure, error));
+      }));
+      const failed = actor.on("deployFailed", ({ error }) => setImmediate(() => this.failDeploy(infrastructure, errors.operationFailed(error))));
+      // Starting only emits the state it starts in, which is stored already or about to be.
+      let starting = true;
+      const changes = actor.subscribe({
+        next: () => void (starting || this.persist(infrastructure, true)),
+        error: (error) => this.deps.log.error("infrastructure actor failed", { infrastructureId: infrastructure.id, error }),
+      });
+      actor.start();
+      starting = false;
+      return () => {
+        finished.unsubscribe();
+        failed.unsubscribe();
+        changes.unsubscribe();
+      };
+    });
   }
 
-  /** Writes the infrastructure; writes are coalesced, and only the main thread writes. */
-  persist(infrastructure: Infrastructure): Promise<void> {
+  /**
+   * Idle infrastructures sleep: their actors stop (the persisted snapshot keeps their state) and
+   * their VM descriptions go back to text, which keeps many of them cheap to hold. A finished
+   * contextualization is forgotten, with the credentials it was using.
+   */
+  private sleepIdle(): void {
+    const now = performance.now();
+    for (const infrastructure of this.infrastructures.values()) {
+      if (!infrastructure.isAwake || now - infrastructure.lastActive < IDLE_BEFORE_SLEEP_MS) continue;
+      const { id } = infrastructure;
+      if (this.writes.has(id) || this.addQueues.has(id) || this.deployWaiters.has(id) || this.contexts.get(id)?.running) continue;
+      this.contexts.delete(id);
+      this.contextAuth.delete(id);
+      infrastructure.sleep();
+    }
+  }
+
+  /**
+   * Writes the infrastructure; writes are coalesced, and only the main thread writes. A write
+   * `behind` (the actor's own changes) waits a few milliseconds so that a burst of changes makes
+   * one write; any other call writes at once, and so does a write behind that one joins.
+   */
+  persist(infrastructure: Infrastructure, behind = false): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const pending = this.writes.get(infrastructure.id);
     if (pending) {
       pending.again = true;
+      if (!behind) {
+        pending.behind = false;
+        pending.hurry?.();
+      }
       return pending.running;
     }
-    const entry = { running: Promise.resolve(), again: false };
+    const entry: PendingWrite = { running: Promise.resolve(), again: false, behind };
     entry.running = (async () => {
       do {
+        await this.writeSlot(infrastructure, entry);
         entry.again = false;
+        entry.behind = true; // what is asked from now on is for the next write
         infrastructure.lastDate = Math.floor(Date.now() / 1000);
+        const started = performance.now();
         try {
           await this.deps.store.put(infrastructure.toRecord() as StoredRecord);
         } catch (error) {
           this.deps.log.error("ERROR saving data. Changes not stored!!", { infrastructureId: infrastructure.id, error: (error as Error).message });
         }
+        const cost = performance.now() - started;
+        if (cost >= EXPENSIVE_WRITE_MS) this.writeCosts.set(infrastructure, { end: performance.now(), cost });
+        else this.writeCosts.delete(infrastructure);
       } while (entry.again);
       this.writes.delete(infrastructure.id);
     })();
     this.writes.set(infrastructure.id, entry);
     return entry.running;
+  }
+
+  /**
+   * Lets the changes of this turn of the event loop join the write, and for a write behind, of
+   * the next few milliseconds; after an expensive write (a large infrastructure in the middle of
+   * a deployment), waits a multiple of its cost, so that writing one infrastructure never takes
+   * most of the event loop. A call that cannot wait cuts the wait short.
+   */
+  private async writeSlot(infrastructure: Infrastructure, entry: PendingWrite): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const last = this.writeCosts.get(infrastructure);
+    let wait = last ? last.end + last.cost * WRITE_SPACING - performance.now() : 0;
+    if (entry.behind) wait = Math.max(wait, WRITE_BEHIND_MS);
+    if (wait <= 0) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        entry.hurry = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, wait);
+      entry.hurry = done;
+    });
   }
 
   // ---------------------------------------------------------------- common checks
@@ -212,9 +312,12 @@ export class ImService {
     const infrastructure = new Infrastructure(id, startActor(this.machine, id), Math.floor(Date.now() / 1000));
     infrastructure.owners = await Promise.all(caller.identities.map((identity) => this.deps.credentials.ownerRecord(identity)));
     this.attach(infrastructure);
-    await this.persist(infrastructure);
+    const asynchronous = truthy(asyncCall);
+    // An asynchronous caller gets the id at once, so the infrastructure is stored first; a
+    // synchronous one waits for the deployment, whose plan is stored before any launch.
+    if (asynchronous) await this.persist(infrastructure);
     const adding = this.addResourceTo(infrastructure, radlText, caller.auth, true);
-    if (truthy(asyncCall)) {
+    if (asynchronous) {
       // The reference leaves some async failures without a trace; log every one (RECOMMEND).
       adding.catch((error: Error) => {
         if (!infrastructure.contMsg.includes(error.message)) log(infrastructure, error.message);
@@ -360,7 +463,7 @@ export class ImService {
       return;
     }
     if (plan.contextualize) this.contextualize(infrastructure, auth);
-    this.persist(infrastructure);
+    this.persist(infrastructure, true);
     waiter?.resolve(newIds);
   }
 
@@ -387,7 +490,7 @@ export class ImService {
     const host = {
       settings: this.settings.context,
       refresh: (inf: Infrastructure) => this.refreshAll(inf, this.contextAuth.get(inf.id) ?? []),
-      persist: (inf: Infrastructure) => void this.persist(inf),
+      persist: (inf: Infrastructure) => void this.persist(inf, true),
     };
     this.contexts.set(infrastructure.id, startContextualization(host, infrastructure, this.contexts.get(infrastructure.id)));
   }
@@ -397,9 +500,11 @@ export class ImService {
     if (infrastructure.adding || this.addQueues.has(infrastructure.id) || infrastructure.destroying) throw errors.invalidState();
     infrastructure.actor.send({ type: "DESTROY_STARTED" });
     this.contexts.get(infrastructure.id)?.controller.abort();
-    await this.persist(infrastructure);
+    const asynchronous = truthy(asyncCall);
+    // A synchronous caller gets its answer once the outcome is stored.
+    if (asynchronous) await this.persist(infrastructure);
     const destroy = this.destroy(infrastructure, items, truthy(force));
-    if (truthy(asyncCall)) {
+    if (asynchronous) {
       destroy.catch((error: Error) => this.deps.log.warn("asynchronous destroy failed", { infrastructureId: infrastructure.id, error: error.message }));
       return "";
     }
@@ -426,7 +531,7 @@ export class ImService {
     this.contexts.delete(infrastructure.id);
     this.contextAuth.delete(infrastructure.id);
     this.infrastructures.delete(infrastructure.id);
-    infrastructure.actor.stop();
+    infrastructure.stopActor();
   }
 
   /**
@@ -828,7 +933,7 @@ export class ImService {
       system.setValue("net_interface.0.dns_name", this.settings.defaultVmName.replaceAll("#N#", String(vm.imId)));
       changed = true;
     }
-    if (changed) this.persist(infrastructure);
+    if (changed) this.persist(infrastructure, true);
   }
 }
 

@@ -1,6 +1,6 @@
 import { createActor, type Actor } from "xstate";
 import {
-  parseRadlText, stateFromFacts, isProviderState,
+  parseRadlText, radlToStructure, stateFromFacts, isProviderState,
   type AuthItem, type CloudEntry, type ProviderState, type Radl, type VmEvent, type VmFacts, type VmState,
 } from "../../core/index.ts";
 import { infrastructureMachine, persistedInfrastructure, vmActorId, type InfrastructureSnapshot } from "../../core/machines/infrastructure.machine.ts";
@@ -75,30 +75,105 @@ export class Infrastructure {
   launchClouds = new Map<string, Cloud>();
   launchAuth: AuthItem[] = [];
 
+  /** The running actor; undefined while the infrastructure sleeps. */
+  private awake: InfrastructureActor | undefined;
+  /** While asleep: the actor's persisted snapshot, which wakes it. */
+  private asleep: PersistedInfrastructure | undefined;
+  private machine: typeof infrastructureMachine | undefined;
+  /** Connects a woken actor to the service (subscriptions, start); returns the disconnection. */
+  private wire: ((actor: InfrastructureActor) => () => void) | undefined;
+  private unwire: (() => void) | undefined;
+  /** performance.now() of the last use of the actor. */
+  lastActive = 0;
+
   constructor(
     readonly id: string,
-    readonly actor: InfrastructureActor,
+    actor: InfrastructureActor,
     readonly creationDate: number,
-  ) {}
+  ) {
+    this.awake = actor;
+  }
 
-  get snapshot(): InfrastructureSnapshot {
-    return this.actor.getSnapshot();
+  /**
+   * An infrastructure loaded from the store whose actor starts on first use: loading stays
+   * cheap, and one that is only listed or read never runs an actor.
+   */
+  static sleeping(id: string, machine: typeof infrastructureMachine, persisted: unknown, creationDate: number): Infrastructure {
+    const infrastructure = new Infrastructure(id, undefined as never, creationDate);
+    infrastructure.machine = machine;
+    infrastructure.asleep = persisted as PersistedInfrastructure;
+    return infrastructure;
+  }
+
+  /** The actor, woken (restored from its snapshot and connected) if the infrastructure sleeps. */
+  get actor(): InfrastructureActor {
+    this.lastActive = performance.now();
+    if (this.awake) return this.awake;
+    const actor = startActor(this.machine!, this.id, this.asleep);
+    this.awake = actor;
+    this.asleep = undefined;
+    this.unwire = this.wire?.(actor);
+    return actor;
+  }
+
+  get isAwake(): boolean {
+    return this.awake !== undefined;
+  }
+
+  /** Starts the actor now (a deployment to resume must not wait for a call). */
+  wake(): void {
+    void this.actor;
+  }
+
+  /** How the service connects the actor, now and whenever it wakes. */
+  connect(machine: typeof infrastructureMachine, wire: (actor: InfrastructureActor) => () => void): void {
+    this.machine = machine;
+    this.wire = wire;
+    if (this.awake) this.unwire = wire(this.awake);
+  }
+
+  /**
+   * Stops an idle actor and keeps its persisted snapshot, which holds all of its state (a
+   * restart restores the same); VM descriptions that text rebuilds exactly are kept as text.
+   * The next use wakes it. False when it is busy (adding VMs, being destroyed).
+   */
+  sleep(): boolean {
+    const actor = this.awake;
+    if (!actor || !this.machine || actor.getSnapshot().value !== "idle") return false;
+    const persisted = persistedInfrastructure(actor) as PersistedInfrastructure;
+    this.unwire?.();
+    this.unwire = undefined;
+    actor.stop();
+    this.awake = undefined;
+    this.asleep = persisted;
+    for (const vm of this.vms) sleepVmInfo(vm);
+    return true;
+  }
+
+  /** Stops the actor for good (shutdown, eviction), without waking one that sleeps. */
+  stopActor(): void {
+    this.unwire?.();
+    this.unwire = undefined;
+    this.awake?.stop();
   }
 
   get adding(): boolean {
-    return this.snapshot.matches("adding");
+    return this.awake ? this.awake.getSnapshot().matches("adding") : this.asleep!.value === "adding";
   }
 
   get destroying(): boolean {
-    return this.snapshot.matches("destroying");
+    return this.awake ? this.awake.getSnapshot().matches("destroying") : this.asleep!.value === "destroying";
   }
 
   vmFacts(imId: number): VmFacts {
-    return (this.snapshot.children[vmActorId(imId)]!.getSnapshot() as { context: VmFacts }).context;
+    this.lastActive = performance.now();
+    if (!this.awake) return this.asleep!.children[vmActorId(imId)]!.snapshot.context;
+    return (this.awake.getSnapshot().children[vmActorId(imId)]!.getSnapshot() as { context: VmFacts }).context;
   }
 
   vmState(imId: number): VmState {
-    return (this.snapshot.children[vmActorId(imId)]!.getSnapshot() as { value: VmState }).value;
+    if (!this.awake) return this.asleep!.children[vmActorId(imId)]!.snapshot.value;
+    return (this.awake.getSnapshot().children[vmActorId(imId)]!.getSnapshot() as { value: VmState }).value;
   }
 
   sendVm(imId: number, event: VmEvent): void {
@@ -117,7 +192,7 @@ export class Infrastructure {
       deleted: this.deleted,
       owners: this.owners,
       radl: this.radl,
-      vms: this.vms.map((vm) => ({ ...vm, info: vm.info.toString() })),
+      vms: this.vms.map(storedVm),
       contMsg: this.contMsg,
       configured: this.configured,
       privateNetworks: this.privateNetworks,
@@ -126,7 +201,7 @@ export class Infrastructure {
       lastDate: this.lastDate,
       batches: this.batches,
       vmMaster: this.vmMaster,
-      actor: persistedInfrastructure(this.actor),
+      actor: this.awake ? persistedInfrastructure(this.awake) : this.asleep,
     };
   }
 
@@ -135,7 +210,7 @@ export class Infrastructure {
     Object.assign(this, {
       owners: record.owners,
       radl: record.radl,
-      vms: record.vms.map((vm) => ({ ...vm, info: parseRadlText(vm.info) })),
+      vms: record.vms.map(loadedVm),
       contMsg: record.contMsg,
       configured: record.configured,
       privateNetworks: record.privateNetworks,
@@ -146,6 +221,72 @@ export class Infrastructure {
       lastDate: record.lastDate,
     });
   }
+}
+
+/** The parts of an XState persisted snapshot that are read while an infrastructure sleeps. */
+interface PersistedInfrastructure {
+  value: unknown;
+  children: Record<string, { snapshot: { value: VmState; context: VmFacts } } | undefined>;
+}
+
+// ---------------------------------------------------------------- VM descriptions kept as text
+
+/**
+ * The text of VM descriptions not yet (or no longer) held as models. A VM's `info` is then an
+ * accessor that builds the model on first use and becomes a plain property again.
+ */
+const infoTexts = new WeakMap<Vm, string>();
+
+/** A stored VM, its description parsed when first used. */
+function loadedVm(data: VmData): Vm {
+  const vm = { ...data } as unknown as Vm;
+  keepAsText(vm, data.info);
+  return vm;
+}
+
+function keepAsText(vm: Vm, text: string): void {
+  infoTexts.set(vm, text);
+  Object.defineProperty(vm, "info", {
+    configurable: true,
+    enumerable: true,
+    get: () => setInfo(vm, parseRadlText(text)),
+    set: (model: Radl) => setInfo(vm, model),
+  });
+}
+
+function setInfo(vm: Vm, model: Radl): Radl {
+  infoTexts.delete(vm);
+  Object.defineProperty(vm, "info", { configurable: true, enumerable: true, writable: true, value: model });
+  return model;
+}
+
+/**
+ * Keeps a VM's description as text when parsing the text gives back the same model (the same
+ * structure, lines aside); a description with repeated constraints, which text would merge,
+ * stays a model.
+ */
+function sleepVmInfo(vm: Vm): void {
+  if (infoTexts.has(vm)) return;
+  const model = vm.info;
+  const text = model.toString();
+  let reread: Radl;
+  try {
+    reread = parseRadlText(text);
+  } catch {
+    return;
+  }
+  if (structureWithoutLines(reread) === structureWithoutLines(model)) keepAsText(vm, text);
+}
+
+function structureWithoutLines(radl: Radl): string {
+  return JSON.stringify(radlToStructure(radl), (key, value) => (key === "line" ? undefined : value));
+}
+
+/** The stored form of a VM, without building a model that is still text. */
+function storedVm(vm: Vm): VmData {
+  const data: Record<string, unknown> = {};
+  for (const key of Object.keys(vm)) data[key] = key === "info" ? (infoTexts.get(vm) ?? vm.info.toString()) : (vm as unknown as Record<string, unknown>)[key];
+  return data as unknown as VmData;
 }
 
 /** IM's export format (§7.3), which ImportInfrastructure reads back. */

@@ -216,7 +216,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
     req.on("data", onData);
     req.once("end", () => resolve(Buffer.concat(chunks)));
     req.once("error", reject);
-    req.once("close", () => reject(new Error("connection closed before the request body ended")));
+    // A request also closes after a complete body: build the error only when it matters.
+    req.once("close", () => {
+      if (!req.complete) reject(new Error("connection closed before the request body ended"));
+    });
   });
 }
 

@@ -1,0 +1,104 @@
+// From a VM's description (GetVMInfo) to the ssh command that opens a session on it, as
+// im_client's `ssh`/`sshvm` do: the public IP first (else the private one, through VM 0 when
+// that one is public), the port that a public network maps to 22, and the VM's credentials.
+// Pure: writing the private key to a file and running ssh are the command line's job.
+import { parseRadl, type Radl } from "../../core/radl/index.ts";
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  username: string;
+  password?: string;
+  privateKey?: string;
+  /** Whether `host` is on a public network. */
+  public: boolean;
+}
+
+/** The address and credentials of the VM described by `vmInfo` (RADL text or RADL-JSON). */
+export function sshTarget(vmInfo: string, vmId: string): SshTarget {
+  let radl: Radl;
+  try {
+    radl = parseRadl(vmInfo);
+  } catch (error) {
+    throw new Error(`cannot read the description of VM ${vmId}: ${(error as Error).message}`);
+  }
+  const system = radl.systems[0];
+  if (!system) throw new Error(`the description of VM ${vmId} has no system`);
+  const ids = system.getNetworkIds();
+  let chosen: { ip: string; index: number; public: boolean } | undefined;
+  for (const wantPublic of [true, false]) {
+    for (let i = 0; i < Math.max(ids.length, system.getNumNetworkInterfaces()) && !chosen; i++) {
+      const ip = system.getInterfaceIp(i);
+      const network = ids[i] === undefined ? undefined : radl.getNetwork(ids[i]);
+      if (ip && (network?.isPublic() ?? false) === wantPublic) chosen = { ip, index: i, public: wantPublic };
+    }
+  }
+  if (!chosen) {
+    const state = system.getValue("state");
+    throw new Error(`VM ${vmId} has no IP address yet${typeof state === "string" ? ` (state: ${state})` : ""}`);
+  }
+  const credentials = system.getCredentials();
+  if (!credentials.username) throw new Error(`VM ${vmId} reports no user name (disk.0.os.credentials.username)`);
+  if (!credentials.password && !credentials.privateKey) throw new Error(`VM ${vmId} reports neither a password nor a private key`);
+  let port = 22;
+  if (chosen.public) {
+    const network = radl.getNetwork(ids[chosen.index]);
+    const mapped = network?.getOutports()?.find((o) => !o.range && o.localPort === 22 && o.protocol === "tcp");
+    if (mapped) port = mapped.remotePort;
+  }
+  return {
+    host: chosen.ip,
+    port,
+    username: credentials.username,
+    public: chosen.public,
+    ...(credentials.password ? { password: credentials.password } : {}),
+    ...(credentials.privateKey ? { privateKey: credentials.privateKey } : {}),
+  };
+}
+
+const NO_HOST_CHECKS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
+
+export interface SshCommandOptions {
+  /** Where the target's private key was written (when it has one). */
+  keyFile?: string;
+  /** Reach the target through this host (VM 0 when the target has no public IP). */
+  jump?: { target: SshTarget; keyFile?: string };
+  /** Run this on the VM instead of opening a shell. */
+  remoteCommand?: string[];
+}
+
+/**
+ * The argv of the ssh session: `ssh -p PORT [-i KEY] … user@host`, or with `sshpass -e` in front
+ * when the VM has only a password (the password goes in the SSHPASS variable, never in argv).
+ */
+export function sshCommand(target: SshTarget, options: SshCommandOptions = {}): string[] {
+  const argv = ["ssh", "-p", String(target.port)];
+  if (options.keyFile) argv.push("-i", options.keyFile);
+  argv.push(...NO_HOST_CHECKS);
+  if (options.jump) argv.push("-o", `ProxyCommand=${proxyCommand(options.jump.target, options.jump.keyFile)}`);
+  argv.push(`${target.username}@${target.host}`);
+  if (options.remoteCommand?.length) argv.push(...options.remoteCommand);
+  return usesPassword(target, options.keyFile) ? ["sshpass", "-e", ...argv] : argv;
+}
+
+/** Whether the session logs in with the password (no key). */
+export function usesPassword(target: SshTarget, keyFile?: string): boolean {
+  return !keyFile && target.password !== undefined;
+}
+
+function proxyCommand(jump: SshTarget, keyFile?: string): string {
+  const parts = ["ssh", "-W", "%h:%p", "-p", String(jump.port)];
+  if (keyFile) parts.push("-i", shellQuote(keyFile));
+  parts.push(...NO_HOST_CHECKS, `${jump.username}@${jump.host}`);
+  const ssh = parts.join(" ");
+  return usesPassword(jump, keyFile) ? `sshpass -p ${shellQuote(jump.password!)} ${ssh}` : ssh;
+}
+
+/** A command line a POSIX shell reads back as `argv`. */
+export function shellJoin(argv: string[]): string {
+  return argv.map(shellQuote).join(" ");
+}
+
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
