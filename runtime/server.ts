@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ProviderError } from "../core/index.ts";
 import type { ServerConfig } from "./config.ts";
 import { createLogger, type RuntimeLogger } from "./logger.ts";
 import { loadPlugins, resolveStore } from "./plugins.ts";
@@ -30,7 +31,12 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
   // provider call, for a deployment that resumes): booting them alongside would slow the load.
   let pool: ProviderPool | undefined;
   const startPool = () => (pool ??= new ProviderPool({ plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, launchConcurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads }));
-  const providers: ProviderCaller = { call: (type, op, cloud, credentials, args) => startPool().call(type, op, cloud, credentials, args) };
+  let closed = false;
+  // After close() no call may start a new pool: its worker threads would keep the process alive.
+  const providers: ProviderCaller = {
+    call: (type, op, cloud, credentials, args) =>
+      closed ? Promise.reject(new ProviderError("the server is shutting down")) : startPool().call(type, op, cloud, credentials, args),
+  };
   const credentials = new Credentials({ installationSecret: await installationSecret(config.dataDir), adminUsers: im.ADMIN_USER, userDb: im.USER_DB, forceOidc: im.FORCE_OIDC_AUTH });
   const service = new ImService({
     settings: {
@@ -76,10 +82,14 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
     ...address,
     service,
     close: async () => {
-      await server.close();
-      await service.stop();
-      await pool?.close();
-      await store.close();
+      try {
+        await server.close();
+        await service.stop();
+      } finally {
+        closed = true;
+        await pool?.close();
+        await store.close();
+      }
       log.info("infra-manager stopped");
     },
   };

@@ -134,7 +134,8 @@ export class ImService {
   async stop(): Promise<void> {
     for (const context of this.contexts.values()) context.controller.abort();
     for (const infrastructure of this.infrastructures.values()) this.persist(infrastructure);
-    await Promise.all([...this.writes.values()].map((w) => w.running));
+    // Flows cancelled above may still ask for writes while these run: wait for those too.
+    while (this.writes.size > 0) await Promise.all([...this.writes.values()].map((w) => w.running));
     // A stopped actor's snapshot has no VMs: nothing may be written from here on (a flow that
     // was cancelled above can still ask for a write).
     this.stopped = true;
@@ -204,6 +205,7 @@ export class ImService {
     entry.running = (async () => {
       do {
         await this.writeSlot(infrastructure, entry);
+        if (this.stopped) break;
         entry.again = false;
         entry.behind = true; // what is asked from now on is for the next write
         infrastructure.lastDate = Math.floor(Date.now() / 1000);

@@ -75,15 +75,18 @@ export class Infrastructure {
   launchClouds = new Map<string, Cloud>();
   launchAuth: AuthItem[] = [];
 
-  /** The running actor; undefined while the infrastructure sleeps. */
+  /** The running actor; undefined while the infrastructure sleeps, and once it has ended. */
   private awake: InfrastructureActor | undefined;
-  /** While asleep: the actor's persisted snapshot, which wakes it. */
+  /** The actor's persisted snapshot while it sleeps (it wakes from it) and once it has ended. */
   private asleep: PersistedInfrastructure | undefined;
+  /** Stopped for good (shutdown, eviction): events sent to its actor are dropped. */
+  private ended = false;
+  private endedActor: InfrastructureActor | undefined;
   private machine: typeof infrastructureMachine | undefined;
   /** Connects a woken actor to the service (subscriptions, start); returns the disconnection. */
   private wire: ((actor: InfrastructureActor) => () => void) | undefined;
   private unwire: (() => void) | undefined;
-  /** performance.now() of the last use of the actor. */
+  /** performance.now() of the last use. */
   lastActive = 0;
 
   constructor(
@@ -109,6 +112,8 @@ export class Infrastructure {
   get actor(): InfrastructureActor {
     this.lastActive = performance.now();
     if (this.awake) return this.awake;
+    // A stopped actor, which drops what it is sent.
+    if (this.ended) return (this.endedActor ??= startActor(this.machine!, this.id, this.asleep));
     const actor = startActor(this.machine!, this.id, this.asleep);
     this.awake = actor;
     this.asleep = undefined;
@@ -140,21 +145,32 @@ export class Infrastructure {
   sleep(): boolean {
     const actor = this.awake;
     if (!actor || !this.machine || actor.getSnapshot().value !== "idle") return false;
+    this.asleep = this.disconnect(actor);
+    for (const vm of this.vms) sleepVmInfo(vm);
+    return true;
+  }
+
+  /**
+   * Stops the actor for good (shutdown, eviction), without waking one that sleeps; what it
+   * held stays readable and is what a later write stores.
+   */
+  stopActor(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.awake) {
+      this.endedActor = this.awake;
+      this.asleep = this.disconnect(this.awake);
+    }
+  }
+
+  /** The actor's persisted snapshot, taken just before it stops. */
+  private disconnect(actor: InfrastructureActor): PersistedInfrastructure {
     const persisted = persistedInfrastructure(actor) as PersistedInfrastructure;
     this.unwire?.();
     this.unwire = undefined;
     actor.stop();
     this.awake = undefined;
-    this.asleep = persisted;
-    for (const vm of this.vms) sleepVmInfo(vm);
-    return true;
-  }
-
-  /** Stops the actor for good (shutdown, eviction), without waking one that sleeps. */
-  stopActor(): void {
-    this.unwire?.();
-    this.unwire = undefined;
-    this.awake?.stop();
+    return persisted;
   }
 
   get adding(): boolean {
