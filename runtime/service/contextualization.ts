@@ -137,8 +137,12 @@ export function localTimestamp(date: Date): string {
 async function withTimeLimit(seconds: number, signal: AbortSignal, infrastructure: Infrastructure, phase: () => Promise<void>): Promise<void> {
   const timer = new AbortController();
   const expired = sleep(seconds * 1000, "expired" as const, { signal: AbortSignal.any([signal, timer.signal]) }).catch(() => "cancelled" as const);
-  const outcome = await Promise.race([phase().then(() => "done" as const), expired]);
-  timer.abort();
+  let outcome: "done" | "expired" | "cancelled";
+  try {
+    outcome = await Promise.race([phase().then(() => "done" as const), expired]);
+  } finally {
+    timer.abort(); // also when the phase fails: the time limit's timer must not outlive it
+  }
   if (outcome !== "expired" || signal.aborted) return;
   log(infrastructure, "ERROR: Max contextualization time passed.");
   for (const vm of infrastructure.liveVms()) {

@@ -179,6 +179,8 @@ export class ImService {
       if (!infrastructure.isAwake || now - infrastructure.lastActive < IDLE_BEFORE_SLEEP_MS) continue;
       const { id } = infrastructure;
       if (this.writes.has(id) || this.addQueues.has(id) || this.deployWaiters.has(id) || this.contexts.get(id)?.running) continue;
+      // Aborting a finished run releases anything it left waiting.
+      this.contexts.get(id)?.controller.abort();
       this.contexts.delete(id);
       this.contextAuth.delete(id);
       infrastructure.sleep();
