@@ -13,6 +13,9 @@ import { XmlRpcServer } from "./xmlrpc/server.ts";
 
 // Wires a server from its configuration: plugins, store, worker pool, IM service, XML-RPC.
 
+/** How long after listening the provider worker threads start, unless a call needs them first. */
+const POOL_START_DELAY_MS = 1000;
+
 export interface RunningServer {
   host: string;
   port: number;
@@ -27,8 +30,9 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
   const store = resolveStore(plugins, config.store, { dataDir: config.dataDir });
   await store.open();
   const im = config.im;
-  // The worker threads start once the stored infrastructures are loaded (or at the first
-  // provider call, for a deployment that resumes): booting them alongside would slow the load.
+  // The worker threads start a moment after the server listens (or at the first provider
+  // call, e.g. for a deployment that resumes): booting them alongside the load of the stored
+  // infrastructures and the first calls would slow both on a small machine.
   let pool: ProviderPool | undefined;
   const startPool = () => (pool ??= new ProviderPool({ plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, launchConcurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads }));
   let closed = false;
@@ -64,7 +68,6 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
     log,
   });
   await service.start();
-  startPool();
   const tls = config.tls && {
     key: await readFile(config.tls.keyFile),
     cert: await readFile(config.tls.certFile),
@@ -77,6 +80,7 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
     log: (level, message, fields) => log[level](message, fields),
   });
   const address = await server.listen(config.port, config.host);
+  setTimeout(() => closed || startPool(), POOL_START_DELAY_MS).unref();
   log.info("infra-manager serving the IM XML-RPC API", { host: address.host, port: address.port, store: config.store, providers: plugins.providerTypes });
   return {
     ...address,

@@ -147,8 +147,9 @@ export class ImService {
     this.infrastructures.set(infrastructure.id, infrastructure);
     // Runs now for a new infrastructure, and whenever a sleeping one wakes.
     infrastructure.connect(this.machine, (actor) => {
-      // Emitted events arrive while the actor is mid-transition: handle them once it has settled.
-      const finished = actor.on("deployFinished", ({ plan }) => setImmediate(() => {
+      // Emitted events arrive while the actor is mid-transition: handle them once it has settled
+      // (a microtask runs right after the transition, without waiting for a turn of the loop).
+      const finished = actor.on("deployFinished", ({ plan }) => queueMicrotask(() => {
         this.assemble(infrastructure, plan).catch((error: Error) => this.failDeploy(infrastructure, error));
       }));
       const failed = actor.on("deployFailed", ({ error }) => setImmediate(() => this.failDeploy(infrastructure, errors.operationFailed(error))));
@@ -176,7 +177,7 @@ export class ImService {
   private sleepIdle(): void {
     const now = performance.now();
     for (const infrastructure of this.infrastructures.values()) {
-      if (!infrastructure.isAwake || now - infrastructure.lastActive < IDLE_BEFORE_SLEEP_MS) continue;
+      if (!infrastructure.restless || now - infrastructure.lastActive < IDLE_BEFORE_SLEEP_MS) continue;
       const { id } = infrastructure;
       if (this.writes.has(id) || this.addQueues.has(id) || this.deployWaiters.has(id) || this.contexts.get(id)?.running) continue;
       // Aborting a finished run releases anything it left waiting.
@@ -234,7 +235,9 @@ export class ImService {
    * most of the event loop. A call that cannot wait cuts the wait short.
    */
   private async writeSlot(infrastructure: Infrastructure, entry: PendingWrite): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve));
+    // A write behind waits for the next turn of the event loop, one asked for explicitly only for
+    // the rest of this one (a caller may be waiting).
+    await (entry.behind ? new Promise((resolve) => setImmediate(resolve)) : Promise.resolve());
     const last = this.writeCosts.get(infrastructure);
     let wait = last ? last.end + last.cost * WRITE_SPACING - performance.now() : 0;
     if (entry.behind) wait = Math.max(wait, WRITE_BEHIND_MS);

@@ -86,8 +86,9 @@ export class Infrastructure {
   /** Connects a woken actor to the service (subscriptions, start); returns the disconnection. */
   private wire: ((actor: InfrastructureActor) => () => void) | undefined;
   private unwire: (() => void) | undefined;
-  /** performance.now() of the last use. */
+  /** performance.now() of the last use, and of the last time it went to sleep. */
   lastActive = 0;
+  private sleptAt = 0;
 
   constructor(
     readonly id: string,
@@ -143,11 +144,20 @@ export class Infrastructure {
    * The next use wakes it. False when it is busy (adding VMs, being destroyed).
    */
   sleep(): boolean {
-    const actor = this.awake;
-    if (!actor || !this.machine || actor.getSnapshot().value !== "idle") return false;
-    this.asleep = this.disconnect(actor);
+    if (this.ended) return false;
+    if (this.awake) {
+      if (!this.machine || this.awake.getSnapshot().value !== "idle") return false;
+      this.asleep = this.disconnect(this.awake);
+    }
+    // Also for one already asleep whose VM descriptions a read has turned into models again.
     for (const vm of this.vms) sleepVmInfo(vm);
+    this.sleptAt = performance.now();
     return true;
+  }
+
+  /** Awake, or asleep but used since it went to sleep. */
+  get restless(): boolean {
+    return this.awake !== undefined || this.lastActive > this.sleptAt;
   }
 
   /**

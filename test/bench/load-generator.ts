@@ -9,7 +9,7 @@ import http from "node:http";
 
 export type Job =
   | { kind: "throughput"; port: number; body: string; clients: number; durationMs: number; warmupMs: number }
-  | { kind: "timed"; port: number; body: string; repetitions: number; destroy?: string }
+  | { kind: "timed"; port: number; body: string; repetitions: number; destroy?: string; warmup?: number }
   | { kind: "cycles"; port: number; create: string; destroy: string; clients: number; durationMs: number; warmupMs: number }
   | { kind: "bulk"; port: number; body: string; count: number; concurrency: number }
   | { kind: "poll"; port: number; body: string; expect: number; timeoutMs: number };
@@ -113,10 +113,11 @@ async function timed(job: Extract<Job, { kind: "timed" }>): Promise<JobResult> {
   const millis: number[] = [];
   let failures = 0;
   let firstFailure: string | undefined;
-  for (let i = 0; i < job.repetitions; i++) {
+  const warmup = job.warmup ?? 0;
+  for (let i = 0; i < warmup + job.repetitions; i++) {
     const t0 = performance.now();
     const answer = await post(agent, job.port, job.body);
-    millis.push(performance.now() - t0);
+    if (i >= warmup) millis.push(performance.now() - t0);
     if (!answer.ok) {
       failures++;
       firstFailure ??= answer.text.slice(0, 500);

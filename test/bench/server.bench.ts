@@ -46,10 +46,12 @@ const SIZES = {
   throughputSeconds: QUICK ? 1.5 : 3,
   throughputRepetitions: 3,
   create: QUICK ? { 1: 7, 10: 5, 100: 3 } : { 1: 21, 10: 11, 100: 7 },
+  /** Unmeasured runs first: a server's first large deployments still run code being compiled. */
+  createWarmup: { 1: 10, 10: 5, 100: 5 },
   cyclesSeconds: QUICK ? 1.5 : 3,
-  cyclesRepetitions: 3,
-  /** A warm-up batch, then `batches` measured batches of `batch` one-VM infrastructures. */
-  memory: { warm: 1000, batch: 1000, batches: 3 },
+  cyclesRepetitions: QUICK ? 3 : 5,
+  /** A warm-up batch, then the rest of the restart population in `batches`. */
+  memory: { warm: 1000, batches: 3 },
   restartInfrastructures: QUICK ? 3000 : 10_000,
   restartSmall: 1000,
   restartRepetitions: 3,
@@ -230,8 +232,14 @@ export class ServerChild {
     });
   }
 
-  /** Memory after a full garbage collection. */
-  memory(): Promise<Memory> {
+  /** Memory after full garbage collections, the second one after V8 has had a moment to return pages. */
+  async memory(): Promise<Memory> {
+    await this.probe();
+    await settle(500);
+    return this.probe();
+  }
+
+  private probe(): Promise<Memory> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("no memory probe answer in 30 s")), 30_000);
       this.probes.push((memory) => {
@@ -360,10 +368,10 @@ async function phaseApi(log: BenchContext["log"], load: LoadGenerator, root: str
 
     // Synchronous CreateInfrastructure of 1, 10 and 100 VMs (each destroyed afterwards, untimed).
     for (const vms of [1, 10, 100] as const) {
-      const result = await load.run({ kind: "timed", port, body: createBody(vms), repetitions: SIZES.create[vms], destroy: DESTROY });
+      const result = await load.run({ kind: "timed", port, body: createBody(vms), repetitions: SIZES.create[vms], warmup: SIZES.createWarmup[vms], destroy: DESTROY });
       check(`create of ${vms} VMs`, result);
       figures.create[vms] = median(result.millis);
-      log(`create ${vms} VM(s): median ${ms(figures.create[vms])} of ${result.millis.length} (min ${ms(Math.min(...result.millis))}, max ${ms(Math.max(...result.millis))})`);
+      log(`create ${vms} VM(s): median ${ms(figures.create[vms])} of ${result.millis.length} after ${SIZES.createWarmup[vms]} unmeasured (min ${ms(Math.min(...result.millis))}, max ${ms(Math.max(...result.millis))})`);
     }
 
     // Create + destroy cycles, one client after the other as IM's figure was measured.
@@ -377,9 +385,11 @@ async function phaseApi(log: BenchContext["log"], load: LoadGenerator, root: str
     log(`create+destroy cycles: ${rates.map((r) => r.toFixed(1)).join(", ")} per s`);
 
     // Memory per one-VM infrastructure, at the margin: a first batch pays the one-time growth
-    // (V8's young generation, the workers' heaps, compiled code); then each further batch's
-    // growth after a full GC, settled (idle infrastructures sleep), divided by its size.
-    const { warm, batch, batches } = SIZES.memory;
+    // (V8's young generation, the workers' heaps, compiled code); then the growth, after a full
+    // GC and settled (idle infrastructures sleep), up to the restart population, divided by
+    // their number. RSS moves by several MiB on its own (V8 returns pages when it likes), so
+    // one large difference is the figure; the batches are shown for information.
+    const { warm, batches } = SIZES.memory;
     const createMany = async (count: number) => {
       const bulk = await load.run({ kind: "bulk", port, body: createBody(1), count, concurrency: SIZES.bulkConcurrency });
       check("bulk create", bulk);
@@ -387,25 +397,23 @@ async function phaseApi(log: BenchContext["log"], load: LoadGenerator, root: str
       await settle(2500); // the last contextualizations end; idle infrastructures sleep
     };
     await createMany(warm);
-    let previous = await server.memory();
-    const rss: number[] = [];
-    const heap: number[] = [];
+    const first = await server.memory();
+    let previous = first;
+    let total = warm;
+    const population = SIZES.restartInfrastructures - 1; // the one of the state calls exists already
     for (let b = 0; b < batches; b++) {
-      await createMany(batch);
+      const count = Math.round((population - warm) / batches);
+      await createMany(b === batches - 1 ? population - total : count);
+      total = b === batches - 1 ? population : total + count;
       const now = await server.memory();
-      rss.push((now.rssKiB - previous.rssKiB) / batch);
-      heap.push((now.heapUsed + now.external - previous.heapUsed - previous.external) / 1024 / batch);
-      log(`memory after ${warm + (b + 1) * batch}: RSS ${(now.rssKiB / 1024).toFixed(1)} MiB, heap+external ${((now.heapUsed + now.external) / 2 ** 20).toFixed(1)} MiB ` +
-        `(this batch: RSS ${rss[b].toFixed(1)} KiB, heap ${heap[b].toFixed(1)} KiB per infrastructure)`);
+      log(`memory with ${total + 1}: RSS ${(now.rssKiB / 1024).toFixed(1)} MiB, heap+external ${((now.heapUsed + now.external) / 2 ** 20).toFixed(1)} MiB ` +
+        `(since the previous: RSS ${((now.rssKiB - previous.rssKiB) / 1024).toFixed(1)} MiB, heap ${((now.heapUsed + now.external - previous.heapUsed - previous.external) / 2 ** 20).toFixed(1)} MiB)`);
       previous = now;
     }
-    figures.kibPerInfrastructure = median(rss);
-    figures.heapKibPerInfrastructure = median(heap);
-    const n = warm + batch * batches;
-
-    // Up to the restart population.
-    const more = Math.max(0, SIZES.restartInfrastructures - n - 1);
-    if (more > 0) await createMany(more);
+    const measured = total - warm;
+    figures.kibPerInfrastructure = (previous.rssKiB - first.rssKiB) / measured;
+    figures.heapKibPerInfrastructure = (previous.heapUsed + previous.external - first.heapUsed - first.external) / 1024 / measured;
+    log(`memory per infrastructure over the last ${measured}: RSS ${figures.kibPerInfrastructure.toFixed(1)} KiB, heap+external ${figures.heapKibPerInfrastructure.toFixed(1)} KiB`);
   } finally {
     const stopped = await server.stop();
     figures.shutdownLarge = stopped.millis;
@@ -470,6 +478,8 @@ async function phaseDeploy(log: BenchContext["log"], load: LoadGenerator, root: 
   await mkdir(dataDir, { recursive: true });
   const server = await ServerChild.spawn({ dataDir, launchLatencyMs: SIZES.deployLatencyMs, maxLaunches: SIZES.deployConcurrency });
   try {
+    // A smaller deployment first: the server's first one runs code that is still being compiled.
+    check("warm-up", await load.run({ kind: "timed", port: server.port, body: createBody(SIZES.deployVms / 10), repetitions: 1, destroy: DESTROY }));
     const result = await load.run({ kind: "timed", port: server.port, body: createBody(SIZES.deployVms), repetitions: SIZES.deployRepetitions, destroy: DESTROY });
     check(`create of ${SIZES.deployVms} VMs`, result);
     figures.deploy = median(result.millis);
