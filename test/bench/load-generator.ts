@@ -72,124 +72,99 @@ function summarize(latencies: number[]): LatencySummary {
   return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.length === 0 ? 0 : sorted[sorted.length - 1] };
 }
 
-async function throughput(job: Extract<Job, { kind: "throughput" }>): Promise<JobResult> {
-  const agent = agentFor(job.clients);
-  const latencies: number[] = [];
-  let requests = 0;
-  let failures = 0;
-  let firstFailure: string | undefined;
-  let measuring = false;
-  const started = performance.now();
-  const warmEnd = started + job.warmupMs;
-  const end = warmEnd + job.durationMs;
-  let measureStart = warmEnd;
+/** Failed answers: how many, and the first one's text for the report. */
+class Failures {
+  failures = 0;
+  firstFailure: string | undefined;
+
+  /** Counts `answer` if it failed; returns whether it succeeded. */
+  check(answer: { ok: boolean; text: string }): boolean {
+    if (answer.ok) return true;
+    this.failures++;
+    this.firstFailure ??= answer.text.slice(0, 500);
+    return false;
+  }
+}
+
+/**
+ * Runs `clients` loops of `step` for a warm-up then a measured window; `step` learns whether its
+ * iteration counts. Returns the measured seconds.
+ */
+async function measuredWindow(clients: number, warmupMs: number, durationMs: number, step: (measured: boolean) => Promise<void>): Promise<number> {
+  const warmEnd = performance.now() + warmupMs;
+  const end = warmEnd + durationMs;
+  let measureStart: number | undefined;
   const client = async () => {
     for (;;) {
       const t0 = performance.now();
       if (t0 >= end) return;
-      if (!measuring && t0 >= warmEnd) {
-        measuring = true;
-        measureStart = t0;
-      }
-      const answer = await post(agent, job.port, job.body);
-      const t1 = performance.now();
-      if (t0 < warmEnd) continue;
-      requests++;
-      latencies.push(t1 - t0);
-      if (!answer.ok) {
-        failures++;
-        firstFailure ??= answer.text.slice(0, 500);
-      }
+      if (measureStart === undefined && t0 >= warmEnd) measureStart = t0;
+      await step(t0 >= warmEnd);
     }
   };
-  await Promise.all(Array.from({ length: job.clients }, client));
-  const seconds = (performance.now() - measureStart) / 1000;
+  await Promise.all(Array.from({ length: clients }, client));
+  return (performance.now() - (measureStart ?? warmEnd)) / 1000;
+}
+
+async function throughput(job: Extract<Job, { kind: "throughput" }>): Promise<JobResult> {
+  const agent = agentFor(job.clients);
+  const latencies: number[] = [];
+  const failed = new Failures();
+  const seconds = await measuredWindow(job.clients, job.warmupMs, job.durationMs, async (measured) => {
+    const t0 = performance.now();
+    const answer = await post(agent, job.port, job.body);
+    if (!measured) return;
+    latencies.push(performance.now() - t0);
+    failed.check(answer);
+  });
   agent.destroy();
-  return { kind: "throughput", requests, failures, seconds, latency: summarize(latencies), firstFailure };
+  return { kind: "throughput", requests: latencies.length, failures: failed.failures, seconds, latency: summarize(latencies), firstFailure: failed.firstFailure };
 }
 
 async function timed(job: Extract<Job, { kind: "timed" }>): Promise<JobResult> {
   const agent = agentFor(1);
   const millis: number[] = [];
-  let failures = 0;
-  let firstFailure: string | undefined;
+  const failed = new Failures();
   const warmup = job.warmup ?? 0;
   for (let i = 0; i < warmup + job.repetitions; i++) {
     const t0 = performance.now();
     const answer = await post(agent, job.port, job.body);
     if (i >= warmup) millis.push(performance.now() - t0);
-    if (!answer.ok) {
-      failures++;
-      firstFailure ??= answer.text.slice(0, 500);
-      continue;
-    }
-    if (job.destroy) {
-      const destroyed = await post(agent, job.port, job.destroy.replace(ID_PLACEHOLDER, firstString(answer.text)));
-      if (!destroyed.ok) {
-        failures++;
-        firstFailure ??= destroyed.text.slice(0, 500);
-      }
-    }
+    if (failed.check(answer) && job.destroy) failed.check(await post(agent, job.port, job.destroy.replace(ID_PLACEHOLDER, firstString(answer.text))));
   }
   agent.destroy();
-  return { kind: "timed", millis, failures, firstFailure };
+  return { kind: "timed", millis, failures: failed.failures, firstFailure: failed.firstFailure };
 }
 
 async function cycles(job: Extract<Job, { kind: "cycles" }>): Promise<JobResult> {
   const agent = agentFor(job.clients);
   let count = 0;
-  let failures = 0;
-  let firstFailure: string | undefined;
-  const started = performance.now();
-  const warmEnd = started + job.warmupMs;
-  const end = warmEnd + job.durationMs;
-  let measureStart = warmEnd;
-  let measuring = false;
-  const client = async () => {
-    for (;;) {
-      const t0 = performance.now();
-      if (t0 >= end) return;
-      if (!measuring && t0 >= warmEnd) {
-        measuring = true;
-        measureStart = t0;
-      }
-      const created = await post(agent, job.port, job.create);
-      const destroyed = created.ok ? await post(agent, job.port, job.destroy.replace(ID_PLACEHOLDER, firstString(created.text))) : created;
-      if (t0 < warmEnd) continue;
-      if (destroyed.ok) count++;
-      else {
-        failures++;
-        firstFailure ??= destroyed.text.slice(0, 500);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: job.clients }, client));
-  const seconds = (performance.now() - measureStart) / 1000;
+  const failed = new Failures();
+  const seconds = await measuredWindow(job.clients, job.warmupMs, job.durationMs, async (measured) => {
+    const created = await post(agent, job.port, job.create);
+    const destroyed = created.ok ? await post(agent, job.port, job.destroy.replace(ID_PLACEHOLDER, firstString(created.text))) : created;
+    if (measured && failed.check(destroyed)) count++;
+  });
   agent.destroy();
-  return { kind: "cycles", cycles: count, failures, seconds, firstFailure };
+  return { kind: "cycles", cycles: count, failures: failed.failures, seconds, firstFailure: failed.firstFailure };
 }
 
 async function bulk(job: Extract<Job, { kind: "bulk" }>): Promise<JobResult> {
   const agent = agentFor(job.concurrency);
   let next = 0;
   let created = 0;
-  let failures = 0;
-  let firstFailure: string | undefined;
+  const failed = new Failures();
   const started = performance.now();
   const worker = async () => {
     while (next < job.count) {
       next++;
       const answer = await post(agent, job.port, job.body);
-      if (answer.ok) created++;
-      else {
-        failures++;
-        firstFailure ??= answer.text.slice(0, 500);
-      }
+      if (failed.check(answer)) created++;
     }
   };
   await Promise.all(Array.from({ length: job.concurrency }, worker));
   agent.destroy();
-  return { kind: "bulk", created, failures, seconds: (performance.now() - started) / 1000, firstFailure };
+  return { kind: "bulk", created, failures: failed.failures, seconds: (performance.now() - started) / 1000, firstFailure: failed.firstFailure };
 }
 
 /** Polls until a call succeeds with `expect` strings in its list; `at` is epoch milliseconds. */
