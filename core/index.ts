@@ -9,6 +9,13 @@ export {
   type Capability, type CloudProvider, type ConnectionInfo, type ImageInfo, type LaunchRequest, type LaunchResult,
   type Logger, type Observation, type OpContext, type ProviderErrorKind, type ProviderVm, type Quotas,
 } from "./provider.ts";
+export type {
+  AccessFailure, AccessResult, ContextNode, ContextOpContext, Contextualizer, NewCredentials, PlaybookTask, TaskResult,
+} from "./contextualizer.ts";
+export {
+  contextItems, planTasks, tasksByStep, hostName, nodeVariables, infrastructureVariables, recipePlaybook, packageApplications, mainPlaybook,
+  type InventoryVm, type NameDefaults, type PlanVm, type PlannedTask, type TaskKind,
+} from "./context-plan.ts";
 export { CorruptRecordError, type Store, type StoredRecord } from "./store.ts";
 export { PLUGIN_API_VERSION, definePlugin, type Plugin, type PluginKind, type PluginManifest, type PluginRegistrar, type StoreContext } from "./plugin.ts";
 export { vmMachine, stateFromFacts, restoreVmSnapshot, VM_EDGES, INITIAL_FACTS, type VmEvent, type VmFacts, type VmSnapshot } from "./machines/vm.machine.ts";

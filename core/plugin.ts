@@ -1,3 +1,4 @@
+import type { Contextualizer } from "./contextualizer.ts";
 import type { CloudProvider } from "./provider.ts";
 import type { Store } from "./store.ts";
 
@@ -30,6 +31,7 @@ export interface StoreContext {
 export interface PluginRegistrar {
   provider(factory: () => CloudProvider): void;
   store(factory: (context: StoreContext) => Store): void;
+  contextualizer(factory: () => Contextualizer): void;
 }
 
 export interface Plugin<Options = Record<string, unknown>> {

@@ -4,7 +4,7 @@ import { pathToFileURL } from "node:url";
 import { container as rootContainer, type DependencyContainer } from "tsyringe";
 import {
   PLUGIN_API_VERSION,
-  type CloudProvider, type Plugin, type PluginKind, type PluginManifest, type Store, type StoreContext,
+  type CloudProvider, type Contextualizer, type Plugin, type PluginKind, type PluginManifest, type Store, type StoreContext,
 } from "../core/index.ts";
 
 // Loading plugins by module specifier and registering them in a tsyringe container. The main
@@ -32,11 +32,13 @@ const KINDS: readonly PluginKind[] = ["provider", "contextualizer", "store"];
 
 export const providerToken = (type: string) => `provider:${type}`;
 export const storeToken = (name: string) => `store:${name}`;
+export const contextualizerToken = (name: string) => `contextualizer:${name}`;
 
 export interface LoadedPlugins {
   container: DependencyContainer;
   manifests: PluginManifest[];
   providerTypes: string[];
+  contextualizerNames: string[];
 }
 
 /** Where a specifier points, as a URL `import()` accepts. */
@@ -66,6 +68,7 @@ export async function loadPlugins(specs: readonly PluginSpec[], baseDir: string)
   }
   const container = rootContainer.createChildContainer();
   const providerTypes: string[] = [];
+  const contextualizerNames: string[] = [];
   for (const { spec, plugin } of plugins) {
     const { name, kind } = plugin.manifest;
     let registered = false;
@@ -82,6 +85,12 @@ export async function loadPlugins(specs: readonly PluginSpec[], baseDir: string)
         container.register(storeToken(name), { useValue: factory });
         registered = true;
       },
+      contextualizer: (factory: () => Contextualizer) => {
+        if (kind !== "contextualizer") throw wrongKind("contextualizer");
+        container.register(contextualizerToken(name), { useFactory: instanceCachingFactory(factory) });
+        contextualizerNames.push(name);
+        registered = true;
+      },
     };
     try {
       plugin.register(registrar, spec.options ?? {});
@@ -90,7 +99,7 @@ export async function loadPlugins(specs: readonly PluginSpec[], baseDir: string)
     }
     if (!registered) throw new PluginError(spec.module, `registered nothing for its ${kind} '${name}'`);
   }
-  return { container, manifests: plugins.map((p) => p.plugin.manifest), providerTypes };
+  return { container, manifests: plugins.map((p) => p.plugin.manifest), providerTypes, contextualizerNames };
 }
 
 function instanceCachingFactory<T>(factory: () => T): () => T {
@@ -119,6 +128,12 @@ function validatePlugin(module: string, candidate: unknown): Plugin {
 export function resolveProvider(plugins: LoadedPlugins, type: string): CloudProvider | undefined {
   const token = providerToken(type);
   return plugins.container.isRegistered(token) ? plugins.container.resolve<CloudProvider>(token) : undefined;
+}
+
+/** The contextualizer plugin of that name, or undefined. */
+export function resolveContextualizer(plugins: LoadedPlugins, name: string): Contextualizer | undefined {
+  const token = contextualizerToken(name);
+  return plugins.container.isRegistered(token) ? plugins.container.resolve<Contextualizer>(token) : undefined;
 }
 
 export function resolveStore(plugins: LoadedPlugins, name: string, context: StoreContext): Store {

@@ -1,6 +1,8 @@
+import { MessageChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { ProviderError, type AuthItem, type CloudEntry } from "../../core/index.ts";
 import type { PluginSpec } from "../plugins.ts";
+import type { ContextOp, ContextOps, ContextPortMessage, ContextTask } from "./context-calls.ts";
 import type { Envelope, ProviderOp, ProviderOps, ProviderTask } from "./provider-calls.ts";
 import type { WorkerData } from "./worker.ts";
 
@@ -47,6 +49,29 @@ export class ProviderPool {
     const envelope = LIMITED_OPS.has(op) ? await this.launches.use(run) : await run();
     if (!envelope.ok) throw new ProviderError(envelope.error.message, envelope.error.code as ProviderError["kind"]);
     return envelope.value;
+  }
+
+  /**
+   * Runs a contextualizer operation; its output reaches `output` as it is produced, and
+   * `signal` cancels it. A contextualizer failure comes back as an Error.
+   */
+  async contextCall<Op extends ContextOp>(contextualizer: string, op: Op, args: ContextOps[Op]["args"], signal: AbortSignal, output: (text: string) => void): Promise<ContextOps[Op]["result"]> {
+    signal.throwIfAborted();
+    const { port1, port2 } = new MessageChannel();
+    port1.on("message", (message: ContextPortMessage) => {
+      if ("output" in message) output(message.output);
+    });
+    const cancel = () => port1.postMessage({ cancel: true } satisfies ContextPortMessage);
+    signal.addEventListener("abort", cancel, { once: true });
+    try {
+      const task: ContextTask<Op> = { contextualizer, op, args, port: port2 };
+      const envelope = await this.piscina.run(task, { transferList: [port2] }) as Envelope<ContextOps[Op]["result"]>;
+      if (!envelope.ok) throw new Error(envelope.error.message);
+      return envelope.value;
+    } finally {
+      signal.removeEventListener("abort", cancel);
+      port1.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,11 @@
 import { workerData } from "node:worker_threads";
-import { loadPlugins, resolveProvider, type LoadedPlugins, type PluginSpec } from "../plugins.ts";
+import { loadPlugins, resolveContextualizer, resolveProvider, type LoadedPlugins, type PluginSpec } from "../plugins.ts";
+import { runContextOp, type ContextTask } from "./context-calls.ts";
 import { runProviderOp, type Envelope, type ProviderTask } from "./provider-calls.ts";
 import { createLogger } from "../logger.ts";
 
 // A piscina worker: loads the configured plugins once (into this thread's own container) and
-// runs provider operations.
+// runs provider and contextualizer operations.
 
 export interface WorkerData {
   plugins: PluginSpec[];
@@ -17,13 +18,18 @@ const controller = new AbortController();
 
 const setup = workerData as WorkerData;
 
-export default async function runTask(call: ProviderTask): Promise<Envelope<unknown>> {
+export default async function runTask(call: ProviderTask | ContextTask): Promise<Envelope<unknown>> {
   loaded ??= loadPlugins(setup.plugins, setup.baseDir);
   let plugins: LoadedPlugins;
   try {
     plugins = await loaded;
   } catch (error) {
     return { ok: false, error: { code: "terminal", message: (error as Error).message } };
+  }
+  if ("contextualizer" in call) {
+    const contextualizer = resolveContextualizer(plugins, call.contextualizer);
+    if (!contextualizer) return { ok: false, error: { code: "terminal", message: `No contextualizer plugin named ${call.contextualizer}` } };
+    return runContextOp(contextualizer, call, createLogger({ level: setup.logLevel, fields: { worker: true, contextualizer: call.contextualizer, op: call.op } }));
   }
   const provider = resolveProvider(plugins, call.type);
   if (!provider) return { ok: false, error: { code: "terminal", message: `No provider plugin for type ${call.type}` } };

@@ -1,0 +1,190 @@
+import { parseAllDocuments, stringify } from "yaml";
+import { ContextualizeItem, dumpRadlJson, type Radl, type System } from "./radl/index.ts";
+
+// The contextualization plan of IM (behaviour §5.7.2): which tasks run on which VM at which
+// step, the variables playbooks see, and the playbooks the runtime generates. Pure: the
+// runtime carries the plan out through a contextualizer plugin.
+
+export type TaskKind = "basic" | "main" | "configure";
+
+/** One task of the plan. Steps run in ascending order; a step's tasks run together. */
+export interface PlannedTask {
+  step: number;
+  imId: number;
+  kind: TaskKind;
+  /** IM's task name: `basic`, `main_<system>`, `<configure>_<system>`. */
+  name: string;
+  /** The configure block a `configure` task runs. */
+  configure?: string;
+}
+
+/** A VM the plan is made for. */
+export interface PlanVm {
+  imId: number;
+  system: string;
+}
+
+/**
+ * The items that apply: the contextualize block's Ansible items, or, when the document has
+ * none, "system X configure X step 1" for every system with a configure block of its name.
+ */
+export function contextItems(radl: Radl): ContextualizeItem[] {
+  if (radl.contextualize.items !== null) return [...radl.contextualize.items.values()].filter((item) => item.tool === "Ansible");
+  return radl.systems.filter((system) => radl.getConfigure(system.name)).map((system) => new ContextualizeItem(system.name, system.name, 1));
+}
+
+/**
+ * The tasks of every VM: `basic` at step 1, `main_<system>` at step 2, and each item of the
+ * VM's system at 3 + its step. `vmList` (Reconfigure) limits the configure items to the VMs
+ * whose integer id it holds; ids given as strings never match, as in the reference.
+ */
+export function planTasks(radl: Radl, vms: readonly PlanVm[], vmList: readonly unknown[] | null = null): PlannedTask[] {
+  const items = contextItems(radl);
+  const tasks: PlannedTask[] = [];
+  for (const vm of vms) {
+    tasks.push({ step: 1, imId: vm.imId, kind: "basic", name: "basic" });
+    tasks.push({ step: 2, imId: vm.imId, kind: "main", name: `main_${vm.system}` });
+    if (vmList !== null && !vmList.some((id) => typeof id === "number" && id === vm.imId)) continue;
+    for (const item of items) {
+      if (item.system !== vm.system) continue;
+      tasks.push({ step: 3 + item.step, imId: vm.imId, kind: "configure", name: `${item.configure}_${vm.system}`, configure: item.configure });
+    }
+  }
+  return tasks.sort((a, b) => a.step - b.step || a.imId - b.imId);
+}
+
+/** The tasks grouped by step, steps ascending. */
+export function tasksByStep(tasks: readonly PlannedTask[]): PlannedTask[][] {
+  const steps = new Map<number, PlannedTask[]>();
+  for (const task of tasks) steps.set(task.step, [...(steps.get(task.step) ?? []), task]);
+  return [...steps.keys()].sort((a, b) => a - b).map((step) => steps.get(step)!);
+}
+
+/** A VM as the inventory describes it. */
+export interface InventoryVm {
+  imId: number;
+  providerId: string | null;
+  cloudType: string;
+  /** The VM's system, with its live addresses. */
+  system: System;
+  publicIp?: string;
+  privateIp?: string;
+}
+
+export interface NameDefaults {
+  /** DEFAULT_VM_NAME, `#N#` is the VM id. */
+  vmName: string;
+  /** DEFAULT_DOMAIN. */
+  domain: string;
+}
+
+/** The VM's host name and domain: its interface 0 `dns_name`, else the default name. */
+export function hostName(vm: InventoryVm, defaults: NameDefaults): { host: string; domain: string } {
+  const name = vm.system.getRequestedName(0, vm.imId, defaults.vmName, defaults.domain);
+  return { host: name?.host ?? `vnode-${vm.imId}`, domain: name?.domain ?? defaults.domain };
+}
+
+/** The `IM_NODE_*` and `IM_APP_*` variables of one VM (the reference's inventory line). */
+export function nodeVariables(vm: InventoryVm, defaults: NameDefaults): Record<string, string | number> {
+  const { host, domain } = hostName(vm, defaults);
+  const variables: Record<string, string | number> = {};
+  if (vm.publicIp) variables.IM_NODE_PUBLIC_IP = vm.publicIp;
+  const privateIp = vm.privateIp ?? vm.publicIp;
+  if (privateIp) variables.IM_NODE_PRIVATE_IP = privateIp;
+  Object.assign(variables, {
+    IM_NODE_HOSTNAME: host,
+    IM_NODE_FQDN: `${host}.${domain}`,
+    IM_NODE_DOMAIN: domain,
+    IM_NODE_NUM: vm.imId,
+    IM_NODE_VMID: vm.providerId ?? "",
+    IM_NODE_CLOUD_TYPE: vm.cloudType,
+  });
+  vm.system.getNetworkIds().forEach((_, index) => {
+    const ip = vm.system.getInterfaceIp(index);
+    if (!ip) return;
+    variables[`IM_NODE_NET_${index}_IP`] = ip;
+    const named = vm.system.getValue(`net_interface.${index}.dns_name`) ? vm.system.getRequestedName(index, vm.imId, undefined, defaults.domain) : null;
+    if (named) {
+      const netDomain = named.domain ?? defaults.domain;
+      variables[`IM_NODE_NET_${index}_HOSTNAME`] = named.host;
+      variables[`IM_NODE_NET_${index}_DOMAIN`] = netDomain;
+      variables[`IM_NODE_NET_${index}_FQDN`] = `${named.host}.${netDomain}`;
+    }
+  });
+  for (const app of vm.system.getApplications()) {
+    const name = String(app.getValue("name") ?? "").toUpperCase();
+    const path = app.getValue("path");
+    const version = app.getValue("version");
+    if (path) variables[`IM_APP_${name}_PATH`] = String(path);
+    if (version) variables[`IM_APP_${name}_VERSION`] = String(version);
+  }
+  return variables;
+}
+
+/** The variables every host gets (`[all:vars]` of the reference's inventory). */
+export function infrastructureVariables(input: {
+  infrastructureId: string;
+  radl: Radl;
+  vms: readonly InventoryVm[];
+  master: InventoryVm;
+  defaults: NameDefaults;
+  /** The owner's `user:pass`, when the caller gave one. */
+  auth?: string;
+}): Record<string, string | number> {
+  const variables: Record<string, string | number> = {};
+  const counts = new Map<string, number>();
+  for (const vm of input.vms) counts.set(vm.system.name, (counts.get(vm.system.name) ?? 0) + 1);
+  for (const [system, count] of counts) variables[`IM_${system.toUpperCase()}_NUM_VMS`] = count;
+  const { host, domain } = hostName(input.master, input.defaults);
+  Object.assign(variables, {
+    IM_MASTER_HOSTNAME: host,
+    IM_MASTER_FQDN: `${host}.${domain}`,
+    IM_MASTER_DOMAIN: domain,
+    IM_INFRASTRUCTURE_ID: input.infrastructureId,
+    IM_INFRASTRUCTURE_RADL: dumpRadlJson(input.radl, false),
+  });
+  if (input.auth) variables.IM_INFRASTRUCTURE_AUTH = input.auth;
+  return variables;
+}
+
+/**
+ * A recipe as a playbook for one host: plays without `hosts` run on `host`, and every play
+ * becomes root unless it says otherwise (the reference's header). Throws on invalid YAML.
+ */
+export function recipePlaybook(recipes: string, host: string): string {
+  const plays: unknown[] = [];
+  for (const document of parseAllDocuments(recipes)) {
+    if (document.errors.length) throw new Error(`Error parsing YAML: ${document.errors[0].message}`);
+    const content = document.toJS() as unknown;
+    if (content === null || content === undefined) continue;
+    if (!Array.isArray(content)) throw new Error("Error parsing YAML: a recipe must be a list of plays");
+    plays.push(...content);
+  }
+  return stringify(plays.map((play) => {
+    if (typeof play !== "object" || play === null || Array.isArray(play)) return play;
+    return { hosts: host, become: true, ...play };
+  }));
+}
+
+/** Applications that are Ansible roles or modules, fetched by Ansible, not by the package manager. */
+const ANSIBLE_APPLICATION = /^ansible\.(roles|modules)\./;
+
+/** The package applications of a system (`disk.0.applications` minus Ansible roles). */
+export function packageApplications(system: System): string[] {
+  return system.getApplications()
+    .map((app) => String(app.getValue("name") ?? ""))
+    .filter((name) => name && !ANSIBLE_APPLICATION.test(name));
+}
+
+/** IM's main playbook: installs the requested applications with apt or yum. */
+export function mainPlaybook(system: System, host: string): string {
+  const tasks: unknown[] = [{ debug: { msg: "Install user requested apps" } }];
+  for (const application of packageApplications(system)) {
+    const name = application.split(".").at(-1)!;
+    tasks.push(
+      { name: `Apt install ${name}`, apt: { pkg: name, state: "present", update_cache: true, cache_valid_time: 604800 }, when: "ansible_os_family == 'Debian'", ignore_errors: true },
+      { name: `Yum install ${name}`, yum: { name, state: "present" }, when: "ansible_os_family == 'RedHat'", ignore_errors: true },
+    );
+  }
+  return stringify([{ hosts: host, become: true, gather_facts: packageApplications(system).length > 0, tasks }]);
+}

@@ -1,0 +1,72 @@
+import type { ConnectionInfo, Logger } from "./provider.ts";
+
+// The contract of a contextualizer plugin: how recipes reach the VMs (IM behaviour §5.7).
+// The runtime owns the plan (steps, ordering, master, time limits, states and logs); a
+// contextualizer only carries out one operation on one VM at a time. Contextualizers run in
+// worker threads; everything they receive is rebuilt from plain JSON on each call.
+
+/** A VM to configure, as the contextualizer sees it. */
+export interface ContextNode {
+  imId: number;
+  /** The inventory name of the VM (its hostname when the RADL gives one). */
+  name: string;
+  /** The RADL system the VM runs. */
+  system: string;
+  /** How to log in; `proxy` is set when the VM is reached through the master. */
+  connection: ConnectionInfo;
+  /** The node's inventory variables (`IM_NODE_*`). */
+  variables: Record<string, string | number | boolean>;
+}
+
+/** What every contextualizer call gets besides its arguments. */
+export interface ContextOpContext {
+  /** Aborted when the contextualization is cancelled or runs out of time. */
+  signal: AbortSignal;
+  log: Logger;
+  /** Appends text to the VM's contextualization log (GetVMContMsg), as it happens. */
+  output(text: string): void;
+}
+
+/** Why a VM cannot be logged into: the reference's SSH wait reasons. */
+export type AccessFailure = "timeout" | "credentials";
+
+export type AccessResult = { ok: true } | { ok: false; reason: AccessFailure; message: string };
+
+/** `disk.0.os.credentials.new.*`: what the VM's login changes to. */
+export interface NewCredentials {
+  password?: string;
+  publicKey?: string;
+  privateKey?: string;
+}
+
+/** One playbook to run on one VM. */
+export interface PlaybookTask {
+  infrastructureId: string;
+  /** The task's name in IM's plan: `main_<system>`, `<configure>_<system>`. */
+  name: string;
+  node: ContextNode;
+  /** Every contextualized VM: the inventory the playbook sees (groups by system). */
+  nodes: ContextNode[];
+  /** Ansible playbook text whose plays target `node.name`. */
+  playbook: string;
+  /** Variables every host gets (`IM_INFRASTRUCTURE_ID`, `IM_MASTER_*`, `IM_<SYSTEM>_NUM_VMS`, ...). */
+  variables: Record<string, string | number | boolean>;
+}
+
+export type TaskResult = { ok: true } | { ok: false; error: string };
+
+export interface Contextualizer {
+  /** Unique among contextualizer plugins; the manifest name. */
+  readonly name: string;
+  /**
+   * Waits until `node` accepts a login, for at most `timeoutSeconds`. Gives up at once on
+   * wrong credentials (the reference allows three authentication errors).
+   */
+  waitForAccess(node: ContextNode, timeoutSeconds: number, ctx: ContextOpContext): Promise<AccessResult>;
+  /** Changes the login of `node` to `credentials`; later calls get a connection that uses them. */
+  changeCredentials(node: ContextNode, credentials: NewCredentials, ctx: ContextOpContext): Promise<TaskResult>;
+  /** Readies `node` for playbooks (IM's `basic` step): Python present, access for the playbook runner. */
+  prepare(node: ContextNode, ctx: ContextOpContext): Promise<TaskResult>;
+  /** Runs one playbook on `task.node`; its output goes to `ctx.output`. */
+  runPlaybook(task: PlaybookTask, ctx: ContextOpContext): Promise<TaskResult>;
+}
