@@ -1,4 +1,5 @@
 import { parseAllDocuments, stringify } from "yaml";
+import type { ConnectionInfo, ProviderVm } from "./provider.ts";
 import { ContextualizeItem, dumpRadlJson, type Radl, type System } from "./radl/index.ts";
 
 // The contextualization plan of IM (behaviour §5.7.2): which tasks run on which VM at which
@@ -187,4 +188,20 @@ export function mainPlaybook(system: System, host: string): string {
     );
   }
   return stringify([{ hosts: host, become: true, gather_facts: packageApplications(system).length > 0, tasks }]);
+}
+
+/** The SSH port a contextualizer uses unless a provider says otherwise. */
+export const SSH_PORT = 22;
+
+/**
+ * How to log into a VM from its description: its public address first, else its private one,
+ * with its current credentials; null without an address or a username.
+ */
+export function defaultConnectionInfo(vm: ProviderVm): ConnectionInfo | null {
+  const system = vm.info.systems[0];
+  if (!system) return null;
+  const host = vm.info.getIp(system.name, true) ?? vm.info.getIp(system.name, false) ?? system.getInterfaceIp(0);
+  const { username, password, privateKey } = system.getCredentials();
+  if (!host || !username) return null;
+  return { host, port: SSH_PORT, username, ...(password && { password }), ...(privateKey && { privateKey }) };
 }

@@ -13,7 +13,7 @@ export type {
   AccessFailure, AccessResult, ContextNode, ContextOpContext, Contextualizer, NewCredentials, PlaybookTask, TaskResult,
 } from "./contextualizer.ts";
 export {
-  contextItems, planTasks, tasksByStep, hostName, nodeVariables, infrastructureVariables, recipePlaybook, packageApplications, mainPlaybook,
+  contextItems, planTasks, tasksByStep, hostName, nodeVariables, infrastructureVariables, recipePlaybook, packageApplications, mainPlaybook, defaultConnectionInfo, SSH_PORT,
   type InventoryVm, type NameDefaults, type PlanVm, type PlannedTask, type TaskKind,
 } from "./context-plan.ts";
 export { CorruptRecordError, type Store, type StoredRecord } from "./store.ts";

@@ -110,7 +110,10 @@ export interface CloudProvider {
   deleteImage?(url: string, ctx: OpContext): Promise<void>;
   listImages?(filters: Record<string, string>, ctx: OpContext): Promise<ImageInfo[]>;
   getQuotas?(ctx: OpContext): Promise<Quotas>;
-  /** How to reach the VM over SSH; null or absent when it cannot be reached. */
+  /**
+   * How to reach the VM over SSH; null when it cannot be reached (a fake address, say).
+   * Without it, the VM's public address (else its private one) and credentials are used.
+   */
   connectionInfo?(vm: ProviderVm): ConnectionInfo | null;
 }
 

@@ -43,6 +43,7 @@ export interface ImOptions {
   DEFAULT_VM_MEMORY_UNIT: string;
   DEFAULT_VM_CPU_ARCH: string;
   DEFAULT_VM_NAME: string;
+  DEFAULT_DOMAIN: string;
   VMINFO_JSON: boolean;
 }
 
@@ -70,6 +71,7 @@ export const DEFAULT_IM_OPTIONS: ImOptions = {
   DEFAULT_VM_MEMORY_UNIT: "M",
   DEFAULT_VM_CPU_ARCH: "x86_64",
   DEFAULT_VM_NAME: "vnode-#N#",
+  DEFAULT_DOMAIN: "localdomain",
   VMINFO_JSON: false,
 };
 
@@ -80,7 +82,7 @@ export function defaultConfig(): ServerConfig {
     tls: null,
     dataDir: resolve("data"),
     store: "lowdb",
-    plugins: [builtin("plugins/providers/dummy/index.ts"), builtin("plugins/stores/lowdb/index.ts"), builtin("plugins/stores/memory/index.ts")],
+    plugins: [builtin("plugins/providers/dummy/index.ts"), builtin("plugins/providers/deployed-node/index.ts"), builtin("plugins/stores/lowdb/index.ts"), builtin("plugins/stores/memory/index.ts")],
     baseDir: process.cwd(),
     bodyLimitBytes: 10 * 1024 * 1024,
     logLevel: "info",

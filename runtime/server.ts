@@ -41,6 +41,8 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
     call: (type, op, cloud, credentials, args) =>
       closed ? Promise.reject(new ProviderError("the server is shutting down")) : startPool().call(type, op, cloud, credentials, args),
   };
+  // The first contextualizer plugin configured carries out contextualization.
+  const contextualizerName = plugins.contextualizerNames[0];
   const credentials = new Credentials({ installationSecret: await installationSecret(config.dataDir), adminUsers: im.ADMIN_USER, userDb: im.USER_DB, forceOidc: im.FORCE_OIDC_AUTH });
   const service = new ImService({
     settings: {
@@ -59,11 +61,16 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
         waitSshAccess: im.WAIT_SSH_ACCCESS_TIMEOUT,
         waitPublicIp: im.WAIT_PUBLIC_IP_TIMEOUT,
         pollMs: 1000,
+        names: { vmName: im.DEFAULT_VM_NAME, domain: im.DEFAULT_DOMAIN },
       },
     },
     store,
     providers,
     providerTypes: plugins.providerTypes,
+    contextualizer: contextualizerName === undefined ? null : {
+      call: (op, args, signal, output) =>
+        closed ? Promise.reject(new Error("the server is shutting down")) : startPool().contextCall(contextualizerName, op, args, signal, output),
+    },
     credentials,
     log,
   });

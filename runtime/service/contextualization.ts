@@ -1,12 +1,16 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseRadlText, type Radl, type System } from "../../core/index.ts";
+import {
+  infrastructureVariables, mainPlaybook, nodeVariables, packageApplications, parseRadlText, planTasks, recipePlaybook, tasksByStep,
+  type ConnectionInfo, type ContextNode, type InventoryVm, type NameDefaults, type PlannedTask, type Radl, type System, type TaskResult,
+} from "../../core/index.ts";
+import type { ContextOp, ContextOps } from "../workers/context-calls.ts";
 import type { Infrastructure, Vm } from "./infrastructure.ts";
 
 // The contextualization flow (IM behaviour §5.7): whether it is enabled, its effect on VM and
-// infrastructure states, the master VM and its SSH wait, the time limits, and the log lines.
-// Configuring machines over SSH is a contextualizer plugin's job; until one is configured, SSH
-// access is never established and the wait ends as the reference's does when the master
-// cannot be reached. Fake addresses (the Dummy cloud's 10.0.0.1) are never dialed.
+// infrastructure states, the master VM and its SSH wait, the plan of steps, the time limits,
+// and the log lines. A contextualizer plugin carries out each task on its VM. Without one, or
+// for a VM its provider says cannot be reached (the Dummy cloud's fake 10.0.0.1), nothing is
+// dialed and the SSH wait runs its course as the reference's does for an unreachable master.
 
 export interface ContextSettings {
   /** MAX_CONTEXTUALIZATION_TIME, seconds (a `contextualize N (…)` block overrides it). */
@@ -19,6 +23,13 @@ export interface ContextSettings {
   waitPublicIp: number;
   /** How often the waits look again, milliseconds. */
   pollMs: number;
+  /** DEFAULT_VM_NAME and DEFAULT_DOMAIN, for the VMs' host names. */
+  names: NameDefaults;
+}
+
+/** Runs contextualizer operations (in worker threads), streaming the VM's log to `output`. */
+export interface ContextCaller {
+  call<Op extends ContextOp>(op: Op, args: ContextOps[Op]["args"], signal: AbortSignal, output: (text: string) => void): Promise<ContextOps[Op]["result"]>;
 }
 
 /** What the flow needs from the service. */
@@ -27,6 +38,12 @@ export interface ContextHost {
   /** Refreshes the VMs' states from their providers. */
   refresh(infrastructure: Infrastructure): Promise<void>;
   persist(infrastructure: Infrastructure): void;
+  /** How to log into a VM, as its provider says; null when it cannot be reached. */
+  connection(infrastructure: Infrastructure, vm: Vm): Promise<ConnectionInfo | null>;
+  /** The contextualizer plugin, or null when none is loaded. */
+  contextualizer: ContextCaller | null;
+  /** The caller's `user:pass`, which playbooks get as IM_INFRASTRUCTURE_AUTH. */
+  ownerAuth?: string;
 }
 
 export const DISABLED_HEADER = "Contextualization disabled by the RADL/TOSCA template.\n\n";
@@ -45,7 +62,7 @@ export interface ContextRun {
  * reuses a worker that is still alive, an enabled run still in progress goes on (with a fresh
  * log) instead of starting over; otherwise the previous run is cancelled.
  */
-export function startContextualization(host: ContextHost, infrastructure: Infrastructure, previous?: ContextRun): ContextRun {
+export function startContextualization(host: ContextHost, infrastructure: Infrastructure, previous?: ContextRun, vmList: readonly unknown[] | null = null): ContextRun {
   const radl = parseRadlText(infrastructure.radl);
   const vms = infrastructure.liveVms();
   const enabled = isEnabled(radl, vms);
@@ -68,7 +85,7 @@ export function startContextualization(host: ContextHost, infrastructure: Infras
     void run(host, infrastructure, current, () => waitForIps(host, infrastructure, signal));
   } else {
     const maxTime = radl.contextualize.maxTime || host.settings.maxTime;
-    void run(host, infrastructure, current, () => withTimeLimit(maxTime, signal, infrastructure, () => configureAll(host, infrastructure, contextualized, signal)));
+    void run(host, infrastructure, current, () => withTimeLimit(maxTime, signal, infrastructure, (phase) => configureAll(host, infrastructure, contextualized, vmList, phase)));
   }
   host.persist(infrastructure);
   return current;
@@ -134,14 +151,15 @@ export function localTimestamp(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds() * 1000, 6)}`;
 }
 
-async function withTimeLimit(seconds: number, signal: AbortSignal, infrastructure: Infrastructure, phase: () => Promise<void>): Promise<void> {
+/** Runs `phase` for at most `seconds`; when time runs out its signal stops what it is doing. */
+async function withTimeLimit(seconds: number, signal: AbortSignal, infrastructure: Infrastructure, phase: (signal: AbortSignal) => Promise<void>): Promise<void> {
   const timer = new AbortController();
   const expired = sleep(seconds * 1000, "expired" as const, { signal: AbortSignal.any([signal, timer.signal]) }).catch(() => "cancelled" as const);
   let outcome: "done" | "expired" | "cancelled";
   try {
-    outcome = await Promise.race([phase().then(() => "done" as const), expired]);
+    outcome = await Promise.race([phase(AbortSignal.any([signal, timer.signal])).then(() => "done" as const), expired]);
   } finally {
-    timer.abort(); // also when the phase fails: the time limit's timer must not outlive it
+    timer.abort(); // also when the phase fails: neither the timer nor the phase may outlive the limit
   }
   if (outcome !== "expired" || signal.aborted) return;
   log(infrastructure, "ERROR: Max contextualization time passed.");
@@ -176,7 +194,7 @@ async function waitForIps(host: ContextHost, infrastructure: Infrastructure, sig
     () => infrastructure.liveVms().every((vm) => NO_IP_NEEDED.has(infrastructure.vmState(vm.imId)) || hasIp(vm)), "");
 }
 
-async function configureAll(host: ContextHost, infrastructure: Infrastructure, vms: Vm[], signal: AbortSignal): Promise<void> {
+async function configureAll(host: ContextHost, infrastructure: Infrastructure, vms: Vm[], vmList: readonly unknown[] | null, signal: AbortSignal): Promise<void> {
   await waitForIps(host, infrastructure, signal);
   log(infrastructure, "Select master VM");
   const radl = parseRadlText(infrastructure.radl);
@@ -190,9 +208,155 @@ async function configureAll(host: ContextHost, infrastructure: Infrastructure, v
     return state === "failed" ? "give up" : state === "running";
   }, "Contextualization Error: Error Waiting the Master VM to boot");
   log(infrastructure, "Wait master VM to have the SSH active.");
-  // No contextualizer plugin can reach the master yet: the wait runs its course without dialing.
-  await sleep(host.settings.waitSshAccess * 1000, undefined, { signal });
-  throw new ContextFailure("Contextualization Error: Error Waiting the Master VM to have the SSH active: Timeout waiting SSH access.");
+  const masterConnection = await host.connection(infrastructure, master);
+  const contextualizer = host.contextualizer;
+  if (!contextualizer || !masterConnection) {
+    // Nothing may be dialed: the wait runs its course.
+    await sleep(host.settings.waitSshAccess * 1000, undefined, { signal });
+    throw new ContextFailure(`${SSH_WAIT_ERROR}Timeout waiting SSH access.`);
+  }
+  const plan = new ContextPlan(host, contextualizer, infrastructure, radl, master, signal);
+  const access = await plan.call(master, "waitForAccess", { node: plan.node(master, masterConnection), timeoutSeconds: host.settings.waitSshAccess });
+  if (!access.ok) throw new ContextFailure(`${SSH_WAIT_ERROR}${access.message}`);
+  const changed = await plan.applyNewCredentials(master, plan.node(master, masterConnection));
+  if (!changed.ok) throw new ContextFailure(`Contextualization Error: Error changing the credentials of the master VM: ${changed.error}`);
+  await plan.run(vms, vmList);
+}
+
+const SSH_WAIT_ERROR = "Contextualization Error: Error Waiting the Master VM to have the SSH active: ";
+
+/**
+ * One run of IM's plan once the master is reachable: the nodes and their inventory, then the
+ * tasks step by step. A VM whose task fails is unconfigured and drops its later tasks.
+ */
+class ContextPlan {
+  private readonly nodes = new Map<number, ContextNode>();
+  private readonly failed = new Set<number>();
+  private variables: Record<string, string | number> = {};
+
+  constructor(
+    private readonly host: ContextHost,
+    private readonly contextualizer: ContextCaller,
+    private readonly infrastructure: Infrastructure,
+    private readonly radl: Radl,
+    private readonly master: Vm,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** A contextualizer call for `vm`, its output appended to the VM's log. */
+  call<Op extends ContextOp>(vm: Vm, op: Op, args: ContextOps[Op]["args"]): Promise<ContextOps[Op]["result"]> {
+    return this.contextualizer.call(op, args, this.signal, (text) => (vm.contMsg += text));
+  }
+
+  node(vm: Vm, connection: ConnectionInfo): ContextNode {
+    const inventory = inventoryVm(vm);
+    const address = inventory.publicIp ?? inventory.privateIp ?? connection.host;
+    return { imId: vm.imId, name: `${address}_${vm.imId}`, system: vmSystem(vm).name, connection, variables: nodeVariables(inventory, this.host.settings.names) };
+  }
+
+  /** Applies `disk.0.os.credentials.new.*`, then makes them the VM's current credentials. */
+  async applyNewCredentials(vm: Vm, node: ContextNode): Promise<TaskResult> {
+    const { password, publicKey, privateKey } = vmSystem(vm).getCredentials(true);
+    if (!password && !publicKey && !privateKey) return { ok: true };
+    const result = await this.call(vm, "changeCredentials", { node, credentials: { password, publicKey, privateKey } });
+    if (result.ok) {
+      vmSystem(vm).updateNewCredentials();
+      this.host.persist(this.infrastructure);
+    }
+    return result;
+  }
+
+  async run(vms: Vm[], vmList: readonly unknown[] | null): Promise<void> {
+    const masterConnection = (await this.host.connection(this.infrastructure, this.master))!;
+    for (const vm of vms) {
+      const connection = vm === this.master ? masterConnection : await this.host.connection(this.infrastructure, vm);
+      if (!connection) {
+        this.fail(vm, "Error launching the contextualization agent to configure the VM. Check the SSH connection.");
+        continue;
+      }
+      // A VM without a public address is reached through the master.
+      const proxied = vm !== this.master && !inventoryVm(vm).publicIp;
+      this.nodes.set(vm.imId, this.node(vm, proxied ? { ...connection, proxy: masterConnection } : connection));
+    }
+    const reachable = vms.filter((vm) => this.nodes.has(vm.imId));
+    this.variables = infrastructureVariables({
+      infrastructureId: this.infrastructure.id, radl: this.radl, vms: reachable.map(inventoryVm), master: inventoryVm(this.master),
+      defaults: this.host.settings.names, auth: this.host.ownerAuth,
+    });
+    this.logApplications(reachable);
+    await this.step(reachable.filter((vm) => vm !== this.master), (vm) => this.waitForAccess(vm));
+    const byVm = new Map(reachable.map((vm) => [vm.imId, vm]));
+    const plan = planTasks(this.radl, reachable.map((vm) => ({ imId: vm.imId, system: vmSystem(vm).name })), vmList);
+    for (const tasks of tasksByStep(plan)) {
+      await this.step(tasks.map((task) => byVm.get(task.imId)!), (vm, index) => this.runTask(vm, tasks[index]));
+    }
+    for (const vm of reachable) {
+      if (!this.failed.has(vm.imId)) this.infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: true });
+    }
+    this.infrastructure.configured = this.failed.size === 0;
+  }
+
+  /** Runs one step's work on its VMs at once; a failure unconfigures that VM only. */
+  private async step(vms: Vm[], work: (vm: Vm, index: number) => Promise<TaskResult>): Promise<void> {
+    await Promise.all(vms.map(async (vm, index) => {
+      if (this.failed.has(vm.imId)) return;
+      const result = await work(vm, index).catch((error: Error): TaskResult => ({ ok: false, error: error.message }));
+      this.signal.throwIfAborted();
+      if (!result.ok) this.fail(vm, result.error);
+    }));
+    this.host.persist(this.infrastructure);
+  }
+
+  private async waitForAccess(vm: Vm): Promise<TaskResult> {
+    const access = await this.call(vm, "waitForAccess", { node: this.nodes.get(vm.imId)!, timeoutSeconds: this.host.settings.waitSshAccess });
+    return access.ok ? access : { ok: false, error: `Error waiting the VM to have the SSH active: ${access.message}` };
+  }
+
+  private async runTask(vm: Vm, task: PlannedTask): Promise<TaskResult> {
+    const node = this.nodes.get(vm.imId)!;
+    switch (task.kind) {
+      case "basic": {
+        const prepared = await this.call(vm, "prepare", { node });
+        if (!prepared.ok || vm === this.master) return prepared;
+        return this.applyNewCredentials(vm, node);
+      }
+      case "main":
+        return this.playbook(vm, task, mainPlaybook(vmSystem(vm), node.name));
+      case "configure": {
+        const recipes = this.radl.getConfigure(task.configure!)?.recipes ?? "";
+        return this.playbook(vm, task, recipePlaybook(recipes, node.name));
+      }
+    }
+  }
+
+  private playbook(vm: Vm, task: PlannedTask, playbook: string): Promise<TaskResult> {
+    return this.call(vm, "runPlaybook", {
+      task: { infrastructureId: this.infrastructure.id, name: task.name, node: this.nodes.get(vm.imId)!, nodes: [...this.nodes.values()], playbook, variables: this.variables },
+    });
+  }
+
+  private fail(vm: Vm, error: string): void {
+    this.failed.add(vm.imId);
+    vm.contMsg += `${vm.contMsg && !vm.contMsg.endsWith("\n") ? "\n" : ""}${error}\n`;
+    this.infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: false });
+  }
+
+  /** The reference logs each application a system's VMs get installed. */
+  private logApplications(vms: Vm[]): void {
+    const systems = new Map(vms.map((vm) => [vmSystem(vm).name, vmSystem(vm)]));
+    for (const system of systems.values()) {
+      for (const name of packageApplications(system)) log(this.infrastructure, `App: ${name} set to be installed.`);
+    }
+  }
+}
+
+/** A VM as the inventory describes it, with its live addresses. */
+function inventoryVm(vm: Vm): InventoryVm {
+  const system = vmSystem(vm);
+  return {
+    imId: vm.imId, providerId: vm.providerId, cloudType: vm.cloud.type, system,
+    publicIp: vm.info.getIp(system.name, true), privateIp: vm.info.getIp(system.name, false),
+  };
 }
 
 /**

@@ -2,13 +2,13 @@ import { randomInt } from "node:crypto";
 import { fromCallback } from "xstate";
 import {
   Application, Feature, ImError, RadlError, aggregateState, checkRadl, cloudList, credentialsOfType, dumpRadlJson, errors,
-  featuresToSimple, mergeRadl, parseAuth, parseRadl, parseRadlText, radlFromStructure, radlToStructure, resolveReferences, yamlProblem,
+  featuresToSimple, imCredentials, mergeRadl, parseAuth, parseRadl, parseRadlText, radlFromStructure, radlToStructure, resolveReferences, yamlProblem,
   type AuthItem, type CloudEntry, type Radl, type StoredRecord, type Store, type System, type VmFacts, type VmState,
 } from "../../core/index.ts";
 import { infrastructureMachine, type InfrastructureEvent, type LaunchPlan } from "../../core/machines/infrastructure.machine.ts";
 import type { RuntimeLogger } from "../logger.ts";
 import { singleSystemText, type ObservationJson, type VmJson } from "../workers/provider-calls.ts";
-import { startContextualization, type ContextRun, type ContextSettings, log } from "./contextualization.ts";
+import { startContextualization, type ContextCaller, type ContextRun, type ContextSettings, log } from "./contextualization.ts";
 import { Credentials, type Identity } from "./credentials.ts";
 import { checkClouds, launchWithRetry, planDeployment, withOnlySystem, type Cloud, type DeployDefaults, type ProviderCaller } from "./deployment.ts";
 import {
@@ -45,6 +45,8 @@ export interface ServiceDependencies {
   store: Store;
   providers: ProviderCaller;
   providerTypes: readonly string[];
+  /** The contextualizer plugin's calls; null when no contextualizer is loaded. */
+  contextualizer: ContextCaller | null;
   credentials: Credentials;
   log: RuntimeLogger;
 }
@@ -492,14 +494,21 @@ export class ImService {
   }
 
   /** Contextualizes with the caller's credentials; a run that goes on uses the latest ones. */
-  private contextualize(infrastructure: Infrastructure, auth: AuthItem[]): void {
+  private contextualize(infrastructure: Infrastructure, auth: AuthItem[], vmList: readonly unknown[] | null = null): void {
     this.contextAuth.set(infrastructure.id, auth);
+    const owner = imCredentials(auth)[0];
     const host = {
       settings: this.settings.context,
       refresh: (inf: Infrastructure) => this.refreshAll(inf, this.contextAuth.get(inf.id) ?? []),
       persist: (inf: Infrastructure) => void this.persist(inf, true),
+      connection: (inf: Infrastructure, vm: Vm) => {
+        const credentials = credentialsOfType(this.contextAuth.get(inf.id) ?? [], vm.cloud.type);
+        return this.deps.providers.call(vm.cloud.type, "connectionInfo", vm.cloud, credentials, { vm: vmJson(inf, vm) });
+      },
+      contextualizer: this.deps.contextualizer,
+      ownerAuth: owner?.username && owner.password ? `${owner.username}:${owner.password}` : (owner?.token as string | undefined),
     };
-    this.contexts.set(infrastructure.id, startContextualization(host, infrastructure, this.contexts.get(infrastructure.id)));
+    this.contexts.set(infrastructure.id, startContextualization(host, infrastructure, this.contexts.get(infrastructure.id), vmList));
   }
 
   async destroyInfrastructure(infId: unknown, auth: unknown, force: unknown, asyncCall: unknown): Promise<string> {
@@ -722,7 +731,7 @@ export class ImService {
     vm.lastUpdate = 0;
   }
 
-  async reconfigure(infId: unknown, radlText: unknown, auth: unknown, _vmList?: unknown): Promise<string> {
+  async reconfigure(infId: unknown, radlText: unknown, auth: unknown, vmList?: unknown): Promise<string> {
     const { infrastructure, auth: items } = await this.access(infId, auth, "write");
     const radl = parseOnly(radlText);
     for (const configure of radl.configures) {
@@ -737,7 +746,7 @@ export class ImService {
       if (current) mergeReconfiguredSystem(current, system);
     }
     infrastructure.radl = stored.toString();
-    this.contextualize(infrastructure, items);
+    this.contextualize(infrastructure, items, Array.isArray(vmList) ? vmList : null);
     await this.persist(infrastructure);
     return "";
   }

@@ -1,6 +1,6 @@
 import {
-  ProviderError, parseRadlText, radlFromStructure, radlToStructure,
-  type AuthItem, type CloudEntry, type CloudProvider, type Logger, type OpContext, type ProviderState, type ProviderVm, type Radl, type RadlStructure,
+  ProviderError, defaultConnectionInfo, parseRadlText, radlFromStructure, radlToStructure,
+  type AuthItem, type CloudEntry, type CloudProvider, type ConnectionInfo, type Logger, type OpContext, type ProviderState, type ProviderVm, type Radl, type RadlStructure,
 } from "../../core/index.ts";
 
 // The provider operations that run as worker tasks, and their JSON form: documents travel as
@@ -38,6 +38,7 @@ export interface ProviderOps {
   deleteImage: { args: { url: string }; result: null };
   listImages: { args: { filters: Record<string, string> }; result: Record<string, unknown>[] };
   getQuotas: { args: Record<string, never>; result: Record<string, { used: number; limit: number }> };
+  connectionInfo: { args: { vm: VmJson }; result: ConnectionInfo | null };
 }
 
 export type ProviderOp = keyof ProviderOps;
@@ -104,6 +105,7 @@ async function dispatch(provider: CloudProvider, task: ProviderTask, ctx: OpCont
     case "deleteImage": return (await need(provider.deleteImage).call(provider, args.url as string, ctx), null);
     case "listImages": return need(provider.listImages).call(provider, args.filters as Record<string, string>, ctx);
     case "getQuotas": return need(provider.getQuotas).call(provider, ctx);
+    case "connectionInfo": return provider.connectionInfo ? provider.connectionInfo(vm()) : defaultConnectionInfo(vm());
   }
 }
 

@@ -92,6 +92,11 @@ export class DummyProvider implements CloudProvider {
 
   async finalize(): Promise<void> {}
 
+  /** Dummy addresses are data: nothing may ever dial them. */
+  connectionInfo(): null {
+    return null;
+  }
+
   async start(): Promise<Observation> {
     return { state: "running" };
   }

@@ -41,18 +41,21 @@ async function rejectsWith(promise: Promise<unknown>, ...fragments: string[]): P
 
 // ------------------------------------------------------------------------------ defaults
 
-test("defaults: 127.0.0.1:8899, ./data, the lowdb store and the Dummy/lowdb/memory plugins", async () => {
+const BUILTIN_PLUGINS = [
+  "plugins/providers/dummy/index.ts",
+  "plugins/providers/deployed-node/index.ts",
+  "plugins/stores/lowdb/index.ts",
+  "plugins/stores/memory/index.ts",
+];
+
+test("defaults: 127.0.0.1:8899, ./data, the lowdb store and every built-in plugin", async () => {
   const config = await loadConfig(undefined, {});
   assert.equal(config.host, "127.0.0.1");
   assert.equal(config.port, 8899);
   assert.equal(config.tls, null);
   assert.equal(config.dataDir, resolve(process.cwd(), "data"));
   assert.equal(config.store, "lowdb");
-  assert.deepEqual(config.plugins, [
-    { module: resolve(PACKAGE_ROOT, "plugins/providers/dummy/index.ts") },
-    { module: resolve(PACKAGE_ROOT, "plugins/stores/lowdb/index.ts") },
-    { module: resolve(PACKAGE_ROOT, "plugins/stores/memory/index.ts") },
-  ]);
+  assert.deepEqual(config.plugins, BUILTIN_PLUGINS.map((path) => ({ module: resolve(PACKAGE_ROOT, path) })));
   assert.equal(config.baseDir, process.cwd());
   assert.equal(config.bodyLimitBytes, 10 * 1024 * 1024);
   assert.equal(config.logLevel, "info");
@@ -80,6 +83,7 @@ test("defaults: IM's options keep the reference's names and defaults (§8)", asy
   assert.equal(im.DEFAULT_VM_MEMORY_UNIT, "M");
   assert.equal(im.DEFAULT_VM_CPU_ARCH, "x86_64");
   assert.equal(im.DEFAULT_VM_NAME, "vnode-#N#");
+  assert.equal(im.DEFAULT_DOMAIN, "localdomain");
   assert.equal(im.VMINFO_JSON, false);
 });
 
@@ -88,7 +92,7 @@ test("defaults are fresh objects: changing one config does not change the next",
   first.im.ADMIN_USER.push({ username: "x", password: "y" });
   first.plugins.push({ module: "extra" });
   const second = await loadConfig(undefined, {});
-  assert.equal(second.plugins.length, 3);
+  assert.equal(second.plugins.length, BUILTIN_PLUGINS.length);
   assert.deepEqual(DEFAULT_IM_OPTIONS.ADMIN_USER, [], "the defaults themselves are untouched");
   assert.deepEqual(second.im.ADMIN_USER, []);
 });
@@ -140,7 +144,7 @@ test("a file without plugins keeps the built-in plugins and the current folder a
   const config = await loadConfig(await configFile({ listen: { port: 1234 } }), {});
   assert.equal(config.port, 1234);
   assert.equal(config.host, "127.0.0.1");
-  assert.equal(config.plugins.length, 3);
+  assert.equal(config.plugins.length, BUILTIN_PLUGINS.length);
   assert.equal(config.baseDir, process.cwd());
 });
 
@@ -188,7 +192,7 @@ test("empty environment variables are ignored", async () => {
   const config = await loadConfig(undefined, { INFRA_MANAGER_HOST: "", INFRA_MANAGER_PORT: "", INFRA_MANAGER_PLUGINS: "" });
   assert.equal(config.host, "127.0.0.1");
   assert.equal(config.port, 8899);
-  assert.equal(config.plugins.length, 3);
+  assert.equal(config.plugins.length, BUILTIN_PLUGINS.length);
 });
 
 test("INFRA_MANAGER_PLUGINS as a comma list: trimmed module names, relative to the current folder", async () => {
