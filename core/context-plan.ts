@@ -149,10 +149,10 @@ export function infrastructureVariables(input: {
 }
 
 /**
- * A recipe as a playbook for one host: plays without `hosts` run on `host`, and every play
- * becomes root unless it says otherwise (the reference's header). Throws on invalid YAML.
+ * A recipe as a playbook: plays without `hosts` run on `hosts` (an Ansible host pattern), and
+ * every play becomes root unless it says otherwise (the reference's header). Throws on invalid YAML.
  */
-export function recipePlaybook(recipes: string, host: string): string {
+export function recipePlaybook(recipes: string, hosts: string): string {
   const plays: unknown[] = [];
   for (const document of parseAllDocuments(recipes)) {
     if (document.errors.length) throw new Error(`Error parsing YAML: ${document.errors[0].message}`);
@@ -163,7 +163,7 @@ export function recipePlaybook(recipes: string, host: string): string {
   }
   return stringify(plays.map((play) => {
     if (typeof play !== "object" || play === null || Array.isArray(play)) return play;
-    return { hosts: host, become: true, ...play };
+    return { hosts, become: true, ...play };
   }));
 }
 
@@ -177,8 +177,8 @@ export function packageApplications(system: System): string[] {
     .filter((name) => name && !ANSIBLE_APPLICATION.test(name));
 }
 
-/** IM's main playbook: installs the requested applications with apt or yum. */
-export function mainPlaybook(system: System, host: string): string {
+/** IM's main playbook, for `hosts`: installs the requested applications with apt or yum. */
+export function mainPlaybook(system: System, hosts: string): string {
   const tasks: unknown[] = [{ debug: { msg: "Install user requested apps" } }];
   for (const application of packageApplications(system)) {
     const name = application.split(".").at(-1)!;
@@ -187,7 +187,7 @@ export function mainPlaybook(system: System, host: string): string {
       { name: `Yum install ${name}`, yum: { name, state: "present" }, when: "ansible_os_family == 'RedHat'", ignore_errors: true },
     );
   }
-  return stringify([{ hosts: host, become: true, gather_facts: packageApplications(system).length > 0, tasks }]);
+  return stringify([{ hosts, become: true, gather_facts: packageApplications(system).length > 0, tasks }]);
 }
 
 /** The SSH port a contextualizer uses unless a provider says otherwise. */

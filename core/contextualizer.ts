@@ -23,8 +23,11 @@ export interface ContextOpContext {
   /** Aborted when the contextualization is cancelled or runs out of time. */
   signal: AbortSignal;
   log: Logger;
-  /** Appends text to the VM's contextualization log (GetVMContMsg), as it happens. */
-  output(text: string): void;
+  /**
+   * Appends text to a VM's contextualization log (GetVMContMsg), as it happens: to the VM
+   * with IM id `imId`, or to every VM the call is about when `imId` is left out.
+   */
+  output(text: string, imId?: number): void;
 }
 
 /** Why a VM cannot be logged into: the reference's SSH wait reasons. */
@@ -39,21 +42,28 @@ export interface NewCredentials {
   privateKey?: string;
 }
 
-/** One playbook to run on one VM. */
+/**
+ * One playbook to run on several VMs at once (the VMs of one system that share a step):
+ * one playbook run for many hosts costs far less than one run per host.
+ */
 export interface PlaybookTask {
   infrastructureId: string;
   /** The task's name in IM's plan: `main_<system>`, `<configure>_<system>`. */
   name: string;
-  node: ContextNode;
+  /** The VMs the playbook configures; nothing else may be touched. */
+  targets: ContextNode[];
   /** Every contextualized VM: the inventory the playbook sees (groups by system). */
   nodes: ContextNode[];
-  /** Ansible playbook text whose plays target `node.name`. */
+  /** Ansible playbook text; plays without their own `hosts` target the targets' names. */
   playbook: string;
   /** Variables every host gets (`IM_INFRASTRUCTURE_ID`, `IM_MASTER_*`, `IM_<SYSTEM>_NUM_VMS`, ...). */
   variables: Record<string, string | number | boolean>;
 }
 
 export type TaskResult = { ok: true } | { ok: false; error: string };
+
+/** The outcome of a playbook on each of its targets, by IM id. */
+export type PlaybookResults = Record<number, TaskResult>;
 
 export interface Contextualizer {
   /** Unique among contextualizer plugins; the manifest name. */
@@ -67,6 +77,6 @@ export interface Contextualizer {
   changeCredentials(node: ContextNode, credentials: NewCredentials, ctx: ContextOpContext): Promise<TaskResult>;
   /** Readies `node` for playbooks (IM's `basic` step): Python present, access for the playbook runner. */
   prepare(node: ContextNode, ctx: ContextOpContext): Promise<TaskResult>;
-  /** Runs one playbook on `task.node`; its output goes to `ctx.output`. */
-  runPlaybook(task: PlaybookTask, ctx: ContextOpContext): Promise<TaskResult>;
+  /** Runs one playbook on `task.targets`; each target's output goes to `ctx.output` with its id. */
+  runPlaybook(task: PlaybookTask, ctx: ContextOpContext): Promise<PlaybookResults>;
 }

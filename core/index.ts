@@ -10,7 +10,7 @@ export {
   type Logger, type Observation, type OpContext, type ProviderErrorKind, type ProviderVm, type Quotas,
 } from "./provider.ts";
 export type {
-  AccessFailure, AccessResult, ContextNode, ContextOpContext, Contextualizer, NewCredentials, PlaybookTask, TaskResult,
+  AccessFailure, AccessResult, ContextNode, ContextOpContext, Contextualizer, NewCredentials, PlaybookResults, PlaybookTask, TaskResult,
 } from "./contextualizer.ts";
 export {
   contextItems, planTasks, tasksByStep, hostName, nodeVariables, infrastructureVariables, recipePlaybook, packageApplications, mainPlaybook, defaultConnectionInfo, SSH_PORT,

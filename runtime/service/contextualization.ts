@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   infrastructureVariables, mainPlaybook, nodeVariables, packageApplications, parseRadlText, planTasks, recipePlaybook, tasksByStep,
-  type ConnectionInfo, type ContextNode, type InventoryVm, type NameDefaults, type PlannedTask, type Radl, type System, type TaskResult,
+  type ConnectionInfo, type ContextNode, type InventoryVm, type NameDefaults, type PlannedTask, type PlaybookResults, type Radl, type System, type TaskResult,
 } from "../../core/index.ts";
 import type { ContextOp, ContextOps } from "../workers/context-calls.ts";
 import type { Infrastructure, Vm } from "./infrastructure.ts";
@@ -29,7 +29,7 @@ export interface ContextSettings {
 
 /** Runs contextualizer operations (in worker threads), streaming the VM's log to `output`. */
 export interface ContextCaller {
-  call<Op extends ContextOp>(op: Op, args: ContextOps[Op]["args"], signal: AbortSignal, output: (text: string) => void): Promise<ContextOps[Op]["result"]>;
+  call<Op extends ContextOp>(op: Op, args: ContextOps[Op]["args"], signal: AbortSignal, output: (text: string, imId?: number) => void): Promise<ContextOps[Op]["result"]>;
 }
 
 /** What the flow needs from the service. */
@@ -243,9 +243,15 @@ class ContextPlan {
     private readonly signal: AbortSignal,
   ) {}
 
-  /** A contextualizer call for `vm`, its output appended to the VM's log. */
-  call<Op extends ContextOp>(vm: Vm, op: Op, args: ContextOps[Op]["args"]): Promise<ContextOps[Op]["result"]> {
-    return this.contextualizer.call(op, args, this.signal, (text) => (vm.contMsg += text));
+  /**
+   * A contextualizer call about `vms`: output about one of them goes to its log, other output
+   * to the logs of all.
+   */
+  call<Op extends ContextOp>(vms: Vm | Vm[], op: Op, args: ContextOps[Op]["args"]): Promise<ContextOps[Op]["result"]> {
+    const about = Array.isArray(vms) ? vms : [vms];
+    return this.contextualizer.call(op, args, this.signal, (text, imId) => {
+      for (const vm of about) if (imId === undefined || vm.imId === imId) vm.contMsg += text;
+    });
   }
 
   node(vm: Vm, connection: ConnectionInfo): ContextNode {
@@ -284,26 +290,38 @@ class ContextPlan {
       defaults: this.host.settings.names, auth: this.host.ownerAuth,
     });
     this.logApplications(reachable);
-    await this.step(reachable.filter((vm) => vm !== this.master), (vm) => this.waitForAccess(vm));
+    await this.eachVm(reachable.filter((vm) => vm !== this.master), (vm) => this.waitForAccess(vm));
     const byVm = new Map(reachable.map((vm) => [vm.imId, vm]));
     const plan = planTasks(this.radl, reachable.map((vm) => ({ imId: vm.imId, system: vmSystem(vm).name })), vmList);
-    for (const tasks of tasksByStep(plan)) {
-      await this.step(tasks.map((task) => byVm.get(task.imId)!), (vm, index) => this.runTask(vm, tasks[index]));
-    }
+    for (const tasks of tasksByStep(plan)) await this.runStep(tasks, byVm);
     for (const vm of reachable) {
       if (!this.failed.has(vm.imId)) this.infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: true });
     }
     this.infrastructure.configured = this.failed.size === 0;
   }
 
-  /** Runs one step's work on its VMs at once; a failure unconfigures that VM only. */
-  private async step(vms: Vm[], work: (vm: Vm, index: number) => Promise<TaskResult>): Promise<void> {
-    await Promise.all(vms.map(async (vm, index) => {
-      if (this.failed.has(vm.imId)) return;
-      const result = await work(vm, index).catch((error: Error): TaskResult => ({ ok: false, error: error.message }));
-      this.signal.throwIfAborted();
-      if (!result.ok) this.fail(vm, result.error);
-    }));
+  /** Runs `work` on every VM still in the plan at once; a failure unconfigures that VM only. */
+  private async eachVm(vms: Vm[], work: (vm: Vm) => Promise<TaskResult>): Promise<void> {
+    const outcomes = await Promise.all(vms.filter((vm) => !this.failed.has(vm.imId)).map(async (vm) => [vm, await work(vm).catch(asFailure)] as const));
+    this.settle(outcomes);
+  }
+
+  /** One step: the tasks of one name (a system's VMs) share one playbook run. */
+  private async runStep(tasks: PlannedTask[], byVm: Map<number, Vm>): Promise<void> {
+    const groups = new Map<string, { task: PlannedTask; vms: Vm[] }>();
+    for (const task of tasks) {
+      if (this.failed.has(task.imId)) continue;
+      const group = groups.get(task.name) ?? { task, vms: [] };
+      group.vms.push(byVm.get(task.imId)!);
+      groups.set(task.name, group);
+    }
+    const outcomes = await Promise.all([...groups.values()].map(({ task, vms }) => this.runTask(task, vms)));
+    this.settle(outcomes.flat());
+  }
+
+  private settle(outcomes: readonly (readonly [Vm, TaskResult])[]): void {
+    this.signal.throwIfAborted();
+    for (const [vm, result] of outcomes) if (!result.ok) this.fail(vm, result.error);
     this.host.persist(this.infrastructure);
   }
 
@@ -312,27 +330,32 @@ class ContextPlan {
     return access.ok ? access : { ok: false, error: `Error waiting the VM to have the SSH active: ${access.message}` };
   }
 
-  private async runTask(vm: Vm, task: PlannedTask): Promise<TaskResult> {
+  /** IM's basic step: the VM readied for playbooks, then its new credentials (the master's are done). */
+  private async basic(vm: Vm): Promise<TaskResult> {
     const node = this.nodes.get(vm.imId)!;
-    switch (task.kind) {
-      case "basic": {
-        const prepared = await this.call(vm, "prepare", { node });
-        if (!prepared.ok || vm === this.master) return prepared;
-        return this.applyNewCredentials(vm, node);
-      }
-      case "main":
-        return this.playbook(vm, task, mainPlaybook(vmSystem(vm), node.name));
-      case "configure": {
-        const recipes = this.radl.getConfigure(task.configure!)?.recipes ?? "";
-        return this.playbook(vm, task, recipePlaybook(recipes, node.name));
-      }
-    }
+    const prepared = await this.call(vm, "prepare", { node });
+    if (!prepared.ok || vm === this.master) return prepared;
+    return this.applyNewCredentials(vm, node);
   }
 
-  private playbook(vm: Vm, task: PlannedTask, playbook: string): Promise<TaskResult> {
-    return this.call(vm, "runPlaybook", {
-      task: { infrastructureId: this.infrastructure.id, name: task.name, node: this.nodes.get(vm.imId)!, nodes: [...this.nodes.values()], playbook, variables: this.variables },
-    });
+  private async runTask(task: PlannedTask, vms: Vm[]): Promise<(readonly [Vm, TaskResult])[]> {
+    const all = (result: TaskResult) => vms.map((vm) => [vm, result] as const);
+    if (task.kind === "basic") return Promise.all(vms.map(async (vm) => [vm, await this.basic(vm).catch(asFailure)] as const));
+    const system = vmSystem(vms[0]);
+    // Nothing to install: the main playbook would only cost an Ansible run.
+    if (task.kind === "main" && packageApplications(system).length === 0) return all({ ok: true });
+    const targets = vms.map((vm) => this.nodes.get(vm.imId)!);
+    const hosts = targets.map((node) => node.name).join(":");
+    let playbook: string;
+    try {
+      playbook = task.kind === "main" ? mainPlaybook(system, hosts) : recipePlaybook(this.radl.getConfigure(task.configure!)?.recipes ?? "", hosts);
+    } catch (error) {
+      return all(asFailure(error));
+    }
+    const results = await this.call(vms, "runPlaybook", {
+      task: { infrastructureId: this.infrastructure.id, name: task.name, targets, nodes: [...this.nodes.values()], playbook, variables: this.variables },
+    }).catch((error: unknown): PlaybookResults => Object.fromEntries(vms.map((vm) => [vm.imId, asFailure(error)])));
+    return vms.map((vm) => [vm, results[vm.imId] ?? { ok: false, error: `No result of ${task.name} for this VM.` }] as const);
   }
 
   private fail(vm: Vm, error: string): void {
@@ -348,6 +371,10 @@ class ContextPlan {
       for (const name of packageApplications(system)) log(this.infrastructure, `App: ${name} set to be installed.`);
     }
   }
+}
+
+function asFailure(error: unknown): TaskResult {
+  return { ok: false, error: error instanceof Error ? error.message : String(error) };
 }
 
 /** A VM as the inventory describes it, with its live addresses. */

@@ -1,5 +1,5 @@
 import type { MessagePort } from "node:worker_threads";
-import type { AccessResult, ContextNode, Contextualizer, Logger, NewCredentials, PlaybookTask, TaskResult } from "../../core/index.ts";
+import type { AccessResult, ContextNode, Contextualizer, Logger, NewCredentials, PlaybookResults, PlaybookTask, TaskResult } from "../../core/index.ts";
 import type { Envelope } from "./provider-calls.ts";
 
 // The contextualizer operations that run as worker tasks. Each task gets a MessagePort: the
@@ -10,7 +10,7 @@ export interface ContextOps {
   waitForAccess: { args: { node: ContextNode; timeoutSeconds: number }; result: AccessResult };
   changeCredentials: { args: { node: ContextNode; credentials: NewCredentials }; result: TaskResult };
   prepare: { args: { node: ContextNode }; result: TaskResult };
-  runPlaybook: { args: { task: PlaybookTask }; result: TaskResult };
+  runPlaybook: { args: { task: PlaybookTask }; result: PlaybookResults };
 }
 
 export type ContextOp = keyof ContextOps;
@@ -23,7 +23,7 @@ export interface ContextTask<Op extends ContextOp = ContextOp> {
 }
 
 /** Messages on a task's port: output from the worker, cancellation from the main thread. */
-export type ContextPortMessage = { output: string } | { cancel: true };
+export type ContextPortMessage = { output: string; imId?: number } | { cancel: true };
 
 /** Runs one operation against a contextualizer, streaming its output through the task's port. */
 export async function runContextOp(contextualizer: Contextualizer, task: ContextTask, log: Logger): Promise<Envelope<unknown>> {
@@ -31,7 +31,7 @@ export async function runContextOp(contextualizer: Contextualizer, task: Context
   task.port.on("message", (message: ContextPortMessage) => {
     if ("cancel" in message) controller.abort();
   });
-  const ctx = { signal: controller.signal, log, output: (text: string) => task.port.postMessage({ output: text } satisfies ContextPortMessage) };
+  const ctx = { signal: controller.signal, log, output: (text: string, imId?: number) => task.port.postMessage({ output: text, imId } satisfies ContextPortMessage) };
   try {
     // Every operation's arguments, one of which this task carries.
     const args = task.args as Partial<ContextOps["waitForAccess"]["args"] & ContextOps["changeCredentials"]["args"] & ContextOps["runPlaybook"]["args"]>;

@@ -55,11 +55,11 @@ export class ProviderPool {
    * Runs a contextualizer operation; its output reaches `output` as it is produced, and
    * `signal` cancels it. A contextualizer failure comes back as an Error.
    */
-  async contextCall<Op extends ContextOp>(contextualizer: string, op: Op, args: ContextOps[Op]["args"], signal: AbortSignal, output: (text: string) => void): Promise<ContextOps[Op]["result"]> {
+  async contextCall<Op extends ContextOp>(contextualizer: string, op: Op, args: ContextOps[Op]["args"], signal: AbortSignal, output: (text: string, imId?: number) => void): Promise<ContextOps[Op]["result"]> {
     signal.throwIfAborted();
     const { port1, port2 } = new MessageChannel();
     port1.on("message", (message: ContextPortMessage) => {
-      if ("output" in message) output(message.output);
+      if ("output" in message) output(message.output, message.imId);
     });
     const cancel = () => port1.postMessage({ cancel: true } satisfies ContextPortMessage);
     signal.addEventListener("abort", cancel, { once: true });

@@ -131,7 +131,7 @@ test("infrastructure variables: counts per system, the master's names, the id, t
   assert.ok(!String(variables.IM_INFRASTRUCTURE_RADL).includes("\n"), "one line, as inventories need");
 });
 
-test("a recipe becomes a playbook for one host: hosts and become added unless the play sets them", () => {
+test("a recipe becomes a playbook for its targets: hosts and become added unless the play sets them", () => {
   const playbook = parse(recipePlaybook("---\n- tasks:\n  - debug: msg=hi\n- hosts: all\n  become: false\n  tasks: []\n", "h_0"));
   assert.deepEqual(playbook, [
     { hosts: "h_0", become: true, tasks: [{ debug: "msg=hi" }] },
