@@ -52,13 +52,10 @@ export function resolvePluginModule(module: string, baseDir: string): string {
 export async function loadPlugins(specs: readonly PluginSpec[], baseDir: string): Promise<LoadedPlugins> {
   const plugins: { spec: PluginSpec; plugin: Plugin }[] = [];
   for (const spec of specs) {
-    let module: { default?: unknown };
-    try {
-      module = await import(resolvePluginModule(spec.module, baseDir));
-    } catch (error) {
-      throw new PluginError(spec.module, `cannot be loaded: ${(error as Error).message}`);
-    }
-    plugins.push({ spec, plugin: validatePlugin(spec.module, module.default) });
+    const candidate = await importPlugin(spec.module, baseDir);
+    const plugin = validatePluginShape(spec.module, candidate);
+    checkApiVersion(spec.module, plugin.manifest);
+    plugins.push({ spec, plugin });
   }
   const names = new Set<string>();
   for (const { spec, plugin } of plugins) {
@@ -107,7 +104,17 @@ function instanceCachingFactory<T>(factory: () => T): () => T {
   return () => (instance ??= factory());
 }
 
-function validatePlugin(module: string, candidate: unknown): Plugin {
+/** A plugin module's default export, unchecked; a module that cannot be imported is a PluginError. */
+export async function importPlugin(module: string, baseDir: string): Promise<unknown> {
+  try {
+    return ((await import(resolvePluginModule(module, baseDir))) as { default?: unknown }).default;
+  } catch (error) {
+    throw new PluginError(module, `cannot be loaded: ${(error as Error).message}`);
+  }
+}
+
+/** Throws PluginError unless `candidate` has register() and a manifest whose every field is well formed. */
+export function validatePluginShape(module: string, candidate: unknown): Plugin {
   if (typeof candidate !== "object" || candidate === null) throw new PluginError(module, "has no default export with a manifest and register()");
   const { manifest, register } = candidate as Partial<Plugin>;
   if (typeof register !== "function") throw new PluginError(module, "its default export has no register() function");
@@ -118,10 +125,14 @@ function validatePlugin(module: string, candidate: unknown): Plugin {
   if (typeof manifest.version !== "string" || manifest.version === "") problems.push("version must be a non-empty string");
   if (typeof manifest.apiVersion !== "number") problems.push("apiVersion must be a number");
   if (problems.length) throw new PluginError(module, `invalid manifest: ${problems.join("; ")}`);
+  return candidate as Plugin;
+}
+
+/** Throws PluginError unless the plugin was written for the plugin API this build implements. */
+export function checkApiVersion(module: string, manifest: { apiVersion?: unknown }): void {
   if (manifest.apiVersion !== PLUGIN_API_VERSION) {
     throw new PluginError(module, `it was written for plugin API version ${manifest.apiVersion}, but this infra-manager implements version ${PLUGIN_API_VERSION}`);
   }
-  return candidate as Plugin;
 }
 
 /** The provider registered for an IM auth type, or undefined. */
