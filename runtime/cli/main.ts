@@ -1,5 +1,6 @@
 import { CLIENT_COMMANDS, CLIENT_USAGE } from "./client-command.ts";
 import { processIo, UsageError, type CommandIo } from "./io.ts";
+import { pluginCommand, PLUGIN_USAGE } from "./plugin-command.ts";
 import { radlCommand, RADL_USAGE } from "./radl-command.ts";
 import { serveCommand, SERVE_USAGE } from "./serve-command.ts";
 
@@ -8,14 +9,16 @@ const USAGE = `Usage: infra-manager <command> [arguments]
 Commands:
   serve      serve the IM XML-RPC API
   radl       parse, format and check RADL documents (infra-manager radl --help)
+  plugin     start a provider plugin package (infra-manager plugin new NAME)
   list, create, getstate, wait, ssh, destroy, …
              talk to an IM server, like im_client (below; infra-manager COMMAND --help)
 
-${SERVE_USAGE}${RADL_USAGE}
+${SERVE_USAGE}${RADL_USAGE}${PLUGIN_USAGE}
 ${CLIENT_USAGE}`;
 
 const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number>> = {
   ...CLIENT_COMMANDS,
+  plugin: pluginCommand,
   radl: radlCommand,
   serve: serveCommand,
 };
