@@ -54,7 +54,7 @@ export interface PlaybookTask {
   targets: ContextNode[];
   /** Every contextualized VM: the inventory the playbook sees (groups by system). */
   nodes: ContextNode[];
-  /** Ansible playbook text; plays without their own `hosts` target the targets' names. */
+  /** Ansible playbook text; every play names its hosts (recipes get the targets' names from the runtime). */
   playbook: string;
   /** Variables every host gets (`IM_INFRASTRUCTURE_ID`, `IM_MASTER_*`, `IM_<SYSTEM>_NUM_VMS`, ...). */
   variables: Record<string, string | number | boolean>;
