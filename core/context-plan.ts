@@ -1,6 +1,6 @@
 import { parseAllDocuments, stringify } from "yaml";
 import type { ConnectionInfo, ProviderVm } from "./provider.ts";
-import { ContextualizeItem, dumpRadlJson, type Radl, type System } from "./radl/index.ts";
+import { ContextualizeItem, Radl, radlToSimple, type System } from "./radl/index.ts";
 
 // The contextualization plan of IM (behaviour §5.7.2): which tasks run on which VM at which
 // step, the variables playbooks see, and the playbooks the runtime generates. Pure: the
@@ -142,10 +142,22 @@ export function infrastructureVariables(input: {
     IM_MASTER_FQDN: `${host}.${domain}`,
     IM_MASTER_DOMAIN: domain,
     IM_INFRASTRUCTURE_ID: input.infrastructureId,
-    IM_INFRASTRUCTURE_RADL: dumpRadlJson(input.radl, false),
+    IM_INFRASTRUCTURE_RADL: inventoryRadl(input.radl),
   });
   if (input.auth) variables.IM_INFRASTRUCTURE_AUTH = input.auth;
   return variables;
+}
+
+/**
+ * The RADL as playbooks get it: its systems, networks and deploys as RADL-JSON, with `_` for
+ * the dots of feature names (Jinja reads `a.b` as an attribute).
+ */
+function inventoryRadl(radl: Radl): string {
+  const shown = new Radl();
+  shown.systems = radl.systems;
+  shown.networks = radl.networks;
+  shown.deploys = radl.deploys;
+  return JSON.stringify(radlToSimple(shown).map((aspect) => Object.fromEntries(Object.entries(aspect).map(([key, value]) => [key.replaceAll(".", "_"), value]))));
 }
 
 /**

@@ -48,7 +48,7 @@ export interface NewCredentials {
  */
 export interface PlaybookTask {
   infrastructureId: string;
-  /** The task's name in IM's plan: `main_<system>`, `<configure>_<system>`. */
+  /** What runs: `main_<system>` (IM's main task), or the name of the configure block. */
   name: string;
   /** The VMs the playbook configures; nothing else may be touched. */
   targets: ContextNode[];

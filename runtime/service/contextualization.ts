@@ -265,10 +265,12 @@ class ContextPlan {
     const { password, publicKey, privateKey } = vmSystem(vm).getCredentials(true);
     if (!password && !publicKey && !privateKey) return { ok: true };
     const result = await this.call(vm, "changeCredentials", { node, credentials: { password, publicKey, privateKey } });
-    if (result.ok) {
-      vmSystem(vm).updateNewCredentials();
-      this.host.persist(this.infrastructure);
-    }
+    if (!result.ok) return result;
+    vmSystem(vm).updateNewCredentials();
+    this.host.persist(this.infrastructure);
+    // Later tasks log in with the new credentials.
+    const connection = await this.host.connection(this.infrastructure, vm);
+    if (connection && this.nodes.has(vm.imId)) this.nodes.set(vm.imId, { ...node, connection: { ...connection, proxy: node.connection.proxy } });
     return result;
   }
 
@@ -306,14 +308,18 @@ class ContextPlan {
     this.settle(outcomes);
   }
 
-  /** One step: the tasks of one name (a system's VMs) share one playbook run. */
+  /**
+   * One step: the VMs that run the same playbook in it share one run: a system's VMs for
+   * `main`, and every VM of the systems an item applies one configure to.
+   */
   private async runStep(tasks: PlannedTask[], byVm: Map<number, Vm>): Promise<void> {
     const groups = new Map<string, { task: PlannedTask; vms: Vm[] }>();
     for (const task of tasks) {
       if (this.failed.has(task.imId)) continue;
-      const group = groups.get(task.name) ?? { task, vms: [] };
+      const key = task.kind === "configure" ? `configure ${task.configure}` : task.name;
+      const group = groups.get(key) ?? { task, vms: [] };
       group.vms.push(byVm.get(task.imId)!);
-      groups.set(task.name, group);
+      groups.set(key, group);
     }
     const outcomes = await Promise.all([...groups.values()].map(({ task, vms }) => this.runTask(task, vms)));
     this.settle(outcomes.flat());
@@ -345,7 +351,7 @@ class ContextPlan {
     // Nothing to install: the main playbook would only cost an Ansible run.
     if (task.kind === "main" && packageApplications(system).length === 0) return all({ ok: true });
     const targets = vms.map((vm) => this.nodes.get(vm.imId)!);
-    const hosts = targets.map((node) => node.name).join(":");
+    const hosts = targets.map((node) => node.name).join(",");
     let playbook: string;
     try {
       playbook = task.kind === "main" ? mainPlaybook(system, hosts) : recipePlaybook(this.radl.getConfigure(task.configure!)?.recipes ?? "", hosts);
@@ -353,7 +359,7 @@ class ContextPlan {
       return all(asFailure(error));
     }
     const results = await this.call(vms, "runPlaybook", {
-      task: { infrastructureId: this.infrastructure.id, name: task.name, targets, nodes: [...this.nodes.values()], playbook, variables: this.variables },
+      task: { infrastructureId: this.infrastructure.id, name: task.kind === "configure" ? task.configure! : task.name, targets, nodes: [...this.nodes.values()], playbook, variables: this.variables },
     }).catch((error: unknown): PlaybookResults => Object.fromEntries(vms.map((vm) => [vm.imId, asFailure(error)])));
     return vms.map((vm) => [vm, results[vm.imId] ?? { ok: false, error: `No result of ${task.name} for this VM.` }] as const);
   }

@@ -23,10 +23,11 @@ export interface Benchmark {
   run(context: BenchContext): Promise<Verdict[]> | Verdict[];
 }
 
-/** The benchmark modules, in order; append new ones here (e.g. the XML-RPC server load test). */
+/** The benchmark modules, in order; append new ones here. */
 const MODULES: { name: string; load: () => Promise<{ benchmark: Benchmark }> }[] = [
   { name: "radl", load: () => import("./radl.bench.ts") },
   { name: "server", load: () => import("./server.bench.ts") },
+  { name: "contextualization", load: () => import("./context.bench.ts") },
 ];
 
 async function main(filters: string[]): Promise<void> {

@@ -126,8 +126,9 @@ test("infrastructure variables: counts per system, the master's names, the id, t
   assert.equal(variables.IM_MASTER_DOMAIN, "localdomain");
   assert.equal(variables.IM_INFRASTRUCTURE_ID, "inf-1");
   assert.equal(variables.IM_INFRASTRUCTURE_AUTH, "user:pass");
-  const json = JSON.parse(String(variables.IM_INFRASTRUCTURE_RADL)) as { class: string }[];
-  assert.ok(json.some((aspect) => aspect.class === "system"));
+  const json = JSON.parse(String(variables.IM_INFRASTRUCTURE_RADL)) as Record<string, unknown>[];
+  assert.deepEqual(json.map((aspect) => aspect.class), ["network", "network", "system", "system"], "systems, networks and deploys only");
+  assert.equal(json.find((aspect) => aspect.id === "front")?.net_interface_0_connection, "publica", "dots become underscores");
   assert.ok(!String(variables.IM_INFRASTRUCTURE_RADL).includes("\n"), "one line, as inventories need");
 });
 

@@ -44,6 +44,7 @@ async function rejectsWith(promise: Promise<unknown>, ...fragments: string[]): P
 const BUILTIN_PLUGINS = [
   "plugins/providers/dummy/index.ts",
   "plugins/providers/deployed-node/index.ts",
+  "plugins/contextualizers/ansible/index.ts",
   "plugins/stores/lowdb/index.ts",
   "plugins/stores/memory/index.ts",
 ];

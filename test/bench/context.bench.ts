@@ -1,0 +1,94 @@
+// Contextualization in parallel: ten real SSH hosts (test/fixtures/test-hosts.ts, needs root)
+// configured with Ansible through XML-RPC, against the same recipe on one host at a time.
+// Goal (issue #4): ten hosts at once take at most 1.5x the slowest single host.
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../../runtime/config.ts";
+import { startTestServer } from "../fixtures/server.ts";
+import { createTestLab, type SshHost } from "../fixtures/test-hosts.ts";
+import { pollUntil, rpcClient, type RpcClient } from "../fixtures/xmlrpc-client.ts";
+import type { BenchContext, Benchmark, Verdict } from "./run.ts";
+
+const HOSTS = 10;
+/** Single-host runs; the goal compares with the slowest. */
+const SINGLE_RUNS = 3;
+const MAX_RATIO = 1.5;
+const AUTH = [{ type: "InfrastructureManager", username: "bench", password: "bench" }, { id: "hosts", type: "DeployedNode" }];
+const PASSWORD = "bench-pw";
+
+/** A small but real recipe: a template of IM variables, a package query and a command. */
+const RECIPE = `---
+- tasks:
+  - copy:
+      dest: /root/node
+      content: "{{ IM_NODE_HOSTNAME }} of {{ IM_INFRASTRUCTURE_ID }}"
+  - command: dpkg-query -W openssh-server
+  - shell: echo configured >> /root/runs`;
+
+function system(index: number, host: SshHost): string {
+  return `system h${index} (net_interface.0.connection = 'public' and net_interface.0.ip = '${host.publicIp}' and
+  disk.0.image.url = 'deployednode://existing' and disk.0.os.name = 'linux' and
+  disk.0.os.credentials.username = 'root' and disk.0.os.credentials.password = '${PASSWORD}')`;
+}
+
+/** One infrastructure over `hosts`, all running the same configure; its time to `configured`. */
+async function contextualize(client: RpcClient, hosts: SshHost[]): Promise<number> {
+  const radl = `network public (outbound = 'yes')
+${hosts.map((host, i) => system(i, host)).join("\n")}
+configure common (
+@begin
+${RECIPE}
+@end
+)
+${hosts.map((_, i) => `deploy h${i} 1`).join("\n")}
+contextualize (
+${hosts.map((_, i) => `  system h${i} configure common`).join("\n")}
+)`;
+  const started = performance.now();
+  const [ok, id] = await client.call<[boolean, string]>("CreateInfrastructure", radl, AUTH);
+  if (!ok) throw new Error(id);
+  const [, state] = await pollUntil(() => client.call<[boolean, { state: string }]>("GetInfrastructureState", id, AUTH),
+    ([, s]) => s.state !== "running" && s.state !== "pending", 600_000, "contextualization");
+  const elapsed = performance.now() - started;
+  if (state.state !== "configured") {
+    const [, log] = await client.call<[boolean, string]>("GetInfrastructureContMsg", id, AUTH);
+    throw new Error(`contextualization ended ${state.state}:\n${log}`);
+  }
+  await client.call("DestroyInfrastructure", id, AUTH);
+  return elapsed;
+}
+
+export const benchmark: Benchmark = {
+  name: "contextualization",
+  description: `${HOSTS} SSH hosts configured with Ansible at once vs one at a time (needs root)`,
+  async run({ log }: BenchContext): Promise<Verdict[]> {
+    const lab = await createTestLab({ name: "bench-contextualization" });
+    try {
+      const hosts: SshHost[] = [];
+      for (let i = 0; i < HOSTS; i++) hosts.push(await lab.addHost({ name: `h${i}`, publicNet: true, password: PASSWORD }));
+      const server = await startTestServer({
+        config: {
+          plugins: ["plugins/providers/deployed-node/index.ts", "plugins/contextualizers/ansible/index.ts", "plugins/stores/memory/index.ts"]
+            .map((path) => ({ module: join(PACKAGE_ROOT, path) })),
+        },
+        im: { WAIT_SSH_ACCCESS_TIMEOUT: 60 },
+      });
+      try {
+        const client = rpcClient(server.url);
+        // The first run pays for cold caches (Python bytecode, the hosts' page cache).
+        await contextualize(client, [hosts[0]]);
+        const singles: number[] = [];
+        for (let i = 0; i < SINGLE_RUNS; i++) singles.push(await contextualize(client, [hosts[i]]));
+        const slowest = Math.max(...singles);
+        log(`one host at a time: ${singles.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(", ")} (slowest ${(slowest / 1000).toFixed(1)} s)`);
+        const together = await contextualize(client, hosts);
+        const ratio = together / slowest;
+        log(`${HOSTS} hosts at once: ${(together / 1000).toFixed(1)} s, ×${ratio.toFixed(2)} the slowest single host`);
+        return [{ goal: `${HOSTS} hosts at once ≤ ${MAX_RATIO} × the slowest single host`, measured: `×${ratio.toFixed(2)}`, pass: ratio <= MAX_RATIO }];
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await lab.destroy();
+    }
+  },
+};
