@@ -180,6 +180,23 @@ test("runPlaybook: cancelling stops Ansible and everything it started, and remov
   }
 });
 
+test("runPlaybook: the SSH connection masters of a run end with it", async () => {
+  const temporary = await mkdtemp(join(tmpdir(), "ansible-masters-"));
+  const previous = process.env.TMPDIR;
+  process.env.TMPDIR = temporary; // the masters' sockets, in their command lines, are under it
+  try {
+    const ctx = context();
+    assert.deepEqual(await contextualizer().runPlaybook(playbookTask([masterVm(), privateNode()], "    - ping:\n    - ping:\n"), ctx), { 0: { ok: true }, 1: { ok: true } }, ctx.text());
+    const left = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).split("\n").filter((line) => line.includes(temporary));
+    assert.deepEqual(left, []);
+    assert.deepEqual(await readdir(temporary), []);
+  } finally {
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+    await rm(temporary, { recursive: true, force: true });
+  }
+});
+
 test("runPlaybook: without ansible-playbook, every target fails saying so", async () => {
   const result = await contextualizer({ ansiblePlaybook: "/nonexistent/ansible-playbook" }).runPlaybook(playbookTask([masterVm()], "    - ping:\n"), context());
   assert.deepEqual(result, { 0: { ok: false, error: "/nonexistent/ansible-playbook not found: install ansible-core" } });

@@ -29,7 +29,8 @@ test("examples/server-config.json is a valid configuration", async () => {
   assert.equal(config.im.MAX_SIMULTANEOUS_LAUNCHES, 5);
 });
 
-test("examples/simple.radl passes infra-manager radl check", async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, [join(PACKAGE_ROOT, "runtime/cli/infra-manager.mjs"), "radl", "check", join(PACKAGE_ROOT, "examples/simple.radl")]);
+test("the example RADL documents pass infra-manager radl check", async () => {
+  const documents = ["examples/simple.radl", "examples/deployed-node.radl"].map((path) => join(PACKAGE_ROOT, path));
+  const { stdout } = await promisify(execFile)(process.execPath, [join(PACKAGE_ROOT, "runtime/cli/infra-manager.mjs"), "radl", "check", ...documents]);
   assert.equal(stdout, "");
 });

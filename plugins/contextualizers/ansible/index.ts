@@ -7,9 +7,9 @@ import {
   PLUGIN_API_VERSION, definePlugin,
   type AccessResult, type ConnectionInfo, type ContextNode, type ContextOpContext, type Contextualizer, type NewCredentials, type PlaybookResults, type PlaybookTask, type TaskResult,
 } from "../../../core/index.ts";
-import { PlaybookOutput, playbookArguments, playbookEnvironment, runPlaybookProcess, type PlaybookFiles, type PlaybookOutcome } from "./ansible-run.ts";
+import { PlaybookOutput, playbookArguments, playbookEnvironment, runPlaybookProcess, stopConnectionMasters, type PlaybookFiles, type PlaybookOutcome } from "./ansible-run.ts";
 import { inventoryYaml, type RunnerTarget } from "./inventory.ts";
-import { authorizeKey, authorizeRunner, changePassword } from "./remote.ts";
+import { authorizeKey, authorizeRunner, changePassword, type Python } from "./remote.ts";
 import { openLocalTunnel, openSession, waitForLogin, withSession, type LocalTunnel, type LoginOptions, type SshSession } from "./ssh.ts";
 
 // The Ansible contextualizer (IM behaviour §5.7): logs into VMs with ssh2 and runs the real
@@ -80,6 +80,8 @@ const CANCELLED = "cancelled";
 export class AnsibleContextualizer implements Contextualizer {
   readonly name = "Ansible";
   private runnerKeyPair: { private: string; public: string } | undefined;
+  /** The VMs this instance's runner key is authorized on, by login, with their Python. */
+  private readonly authorizations = new Map<string, Promise<Python | null>>();
 
   constructor(private readonly options: Required<AnsibleOptions> = DEFAULT_OPTIONS) {}
 
@@ -120,7 +122,8 @@ export class AnsibleContextualizer implements Contextualizer {
     try {
       return await withSession(node.connection, this.loginOptions(ctx), async (session): Promise<TaskResult> => {
         ctx.output("Authorizing the SSH key of the playbook runner and looking for Python.\n");
-        const python = await authorizeRunner(session.client, this.runnerKey().public);
+        this.authorizations.delete(authorizationKey(node.connection));
+        const python = await this.authorized(node.connection, () => authorizeRunner(session.client, this.runnerKey().public));
         if (!python) return { ok: false, error: "Python not found in the VM: Ansible needs python3" };
         ctx.output(`${python.version} found at ${python.path}.\n`);
         return { ok: true };
@@ -145,7 +148,8 @@ export class AnsibleContextualizer implements Contextualizer {
         try {
           const address = await this.reachable(node.connection, gateways, tunnels, ctx);
           // The run may land on another worker thread than `prepare` did, with another key.
-          const python = await withSession(directConnection(node.connection, address), this.loginOptions(ctx), (session) => authorizeRunner(session.client, this.runnerKey().public));
+          const python = await this.authorized(node.connection, () =>
+            withSession(directConnection(node.connection, address), this.loginOptions(ctx), (session) => authorizeRunner(session.client, this.runnerKey().public)));
           reached.set(node.imId, { ...address, ...(python && { python: python.path }) });
         } catch (error) {
           results[node.imId] = { ok: false, error: ctx.signal.aborted ? CANCELLED : `Error giving Ansible access to the VM: ${message(error)}` };
@@ -162,9 +166,14 @@ export class AnsibleContextualizer implements Contextualizer {
         { cwd: dir, env: playbookEnvironment(process.env, dir, this.options.pipelining), signal: ctx.signal, output: (stream, text) => output.write(stream, text) },
       );
       const outcomes = outcome.kind === "exited" ? output.results(outcome.code) : null;
-      for (const node of ready) results[node.imId] = outcomes?.get(node.imId) ?? { ok: false, error: this.notRun(outcome) };
+      for (const node of ready) {
+        results[node.imId] = outcomes?.get(node.imId) ?? { ok: false, error: this.notRun(outcome) };
+        // A VM that failed may have lost the key (a machine replaced at the same address, say).
+        if (!results[node.imId].ok) this.authorizations.delete(authorizationKey(node.connection));
+      }
       return results;
     } finally {
+      await stopConnectionMasters(dir);
       for (const tunnel of tunnels) tunnel.close();
       for (const gateway of gateways.values()) (await gateway.catch(() => undefined))?.close();
       await rm(dir, { recursive: true, force: true });
@@ -209,6 +218,21 @@ export class AnsibleContextualizer implements Contextualizer {
     return files;
   }
 
+  /**
+   * The VM's Python, once this instance's runner key is authorized on it: a login per VM and
+   * per playbook run would cost as much as short playbooks do.
+   */
+  private authorized(connection: ConnectionInfo, authorize: () => Promise<Python | null>): Promise<Python | null> {
+    const key = authorizationKey(connection);
+    let authorization = this.authorizations.get(key);
+    if (!authorization) {
+      authorization = authorize();
+      this.authorizations.set(key, authorization);
+      authorization.catch(() => this.authorizations.delete(key));
+    }
+    return authorization;
+  }
+
   private runnerKey(): { private: string; public: string } {
     return (this.runnerKeyPair ??= ssh2.utils.generateKeyPairSync("ed25519", { comment: `infra-manager-ansible@${hostname()}` }));
   }
@@ -216,6 +240,11 @@ export class AnsibleContextualizer implements Contextualizer {
   private loginOptions(ctx: ContextOpContext): LoginOptions {
     return { readyTimeoutMs: this.options.connectTimeoutSeconds * 1000, signal: ctx.signal };
   }
+}
+
+/** Who logs in where, through which proxies. */
+function authorizationKey({ host, port, username, proxy }: ConnectionInfo): string {
+  return JSON.stringify([username, host, port, proxy && authorizationKey(proxy)]);
 }
 
 /** The connection's login details, reached directly at `address`. */
