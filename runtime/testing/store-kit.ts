@@ -252,5 +252,6 @@ export function fileCorruptions(recordFile: RecordFile = lowdbRecordFile): Recor
     "an empty file after a crash": (id, { dataDir }) => writeFile(recordFile(id, dataDir), ""),
     "bytes that are not JSON": (id, { dataDir }) => writeFile(recordFile(id, dataDir), Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x80])),
     "another record's content": (id, { dataDir }) => writeFile(recordFile(id, dataDir), JSON.stringify(sampleRecord(`${id}-elsewhere`))),
+    "JSON that is no record": (id, { dataDir }) => writeFile(recordFile(id, dataDir), "null"),
   };
 }

@@ -33,9 +33,13 @@ class RecordFile implements SyncAdapter<StoredRecord | null> {
     private readonly temporary: string,
   ) {}
 
+  /** null when there is no file; a file that holds `null` is no record either, but a broken one. */
   read(): StoredRecord | null {
     const text = readIfExists(this.file);
-    return text === undefined ? null : (JSON.parse(text) as StoredRecord);
+    if (text === undefined) return null;
+    const data = JSON.parse(text) as StoredRecord | null;
+    if (data === null) throw new Error("the file holds null");
+    return data;
   }
 
   write(data: StoredRecord | null): void {
