@@ -2,6 +2,7 @@
 // namespaces made by the test (test/fixtures/test-hosts.ts), configured through XML-RPC with the
 // Ansible contextualizer: a master on the public network and two nodes reachable only through it.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,7 +31,14 @@ let nodes: SshHost[];
 let im: TestServer;
 let client: RpcClient;
 
+/** The server's temporary files, Ansible's runs among them, go here: their processes can be told apart. */
+let temporary: string;
+let previousTmpdir: string | undefined;
+
 before(async () => {
+  temporary = await mkdtemp(join(tmpdir(), "contextualization-ssh-"));
+  previousTmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = temporary;
   lab = await createTestLab({ name: "contextualization-ssh" });
   master = await lab.addHost({ name: "master", publicNet: true, privateNet: true, password: PASSWORD });
   nodes = [
@@ -44,7 +52,15 @@ before(async () => {
 after(async () => {
   await im?.close();
   await lab?.destroy();
+  if (previousTmpdir === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = previousTmpdir;
+  await rm(temporary, { recursive: true, force: true });
 });
+
+/** The processes whose command line mentions the server's temporary folder. */
+function runsLeft(): string[] {
+  return execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).split("\n").filter((line) => line.includes(temporary));
+}
 
 async function ok<T>(method: string, ...params: unknown[]): Promise<T> {
   const [success, value] = await client.call<[boolean, T]>(method, ...params);
@@ -214,6 +230,17 @@ test("wrong credentials give the reference's credentials error", { timeout: 120_
   assert.deepEqual(final, { state: "unconfigured", vm_states: { 0: "unconfigured" } });
   assert.ok(log.includes(`: Contextualization Error: Error Waiting the Master VM to have the SSH active: Error connecting with ip: ${host.publicIp} incorrect credentials.\n`), log);
   await ok("DestroyInfrastructure", id, AUTH);
+  await host.stop();
+});
+
+test("DestroyInfrastructure during a playbook stops Ansible at once", { timeout: 120_000 }, async () => {
+  const host = await lab.addHost({ name: "destroyed", publicNet: true, password: PASSWORD });
+  const radl = `${NETWORKS}\n${publicSystem("solo", host)}\n${configure("solo", "---\n- tasks:\n  - command: sleep 300")}\ndeploy solo 1`;
+  const id = await ok<string>("CreateInfrastructure", radl, AUTH);
+  await pollUntil(() => ok<string>("GetVMContMsg", id, "0", AUTH), (text) => text.includes("TASK [command]"), 60_000, "the recipe to start");
+  assert.ok(runsLeft().some((line) => line.includes("ansible-playbook")), "Ansible runs while the recipe does");
+  assert.equal(await ok("DestroyInfrastructure", id, AUTH), "");
+  await pollUntil(async () => runsLeft(), (left) => left.length === 0, 15_000, "Ansible to stop");
   await host.stop();
 });
 

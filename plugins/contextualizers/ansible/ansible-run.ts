@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { mkdtemp, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { TaskResult } from "../../../core/index.ts";
 
@@ -32,19 +32,19 @@ export function playbookArguments(files: PlaybookFiles, limit: readonly string[]
 /**
  * Ansible's settings, through the environment so that they win over any ansible.cfg: no host
  * key checks (VMs are new), one SSH connection per host for the whole run (a master whose
- * socket lives in the run's directory, stopped by `stopConnectionMasters` when the run ends:
- * a login per task would cost more than most tasks), no retry files, no colours in the log,
+ * socket lives in `controlDir`, stopped by `stopConnectionMasters` when the run ends: a login
+ * per task would cost more than most tasks), no retry files, no colours in the log,
  * unbuffered output so that it streams, and local temporary files in the run's directory.
  * Pipelining runs a module in one SSH session instead of three or four, but fails where sudo
  * insists on a tty (`Defaults requiretty`).
  */
-export function playbookEnvironment(base: NodeJS.ProcessEnv, dir: string, pipelining: boolean): NodeJS.ProcessEnv {
+export function playbookEnvironment(base: NodeJS.ProcessEnv, dir: string, controlDir: string, pipelining: boolean): NodeJS.ProcessEnv {
   return {
     ...base,
     ANSIBLE_PIPELINING: pipelining ? "True" : "False",
     ANSIBLE_HOST_KEY_CHECKING: "False",
     ANSIBLE_SSH_ARGS: "-o ControlMaster=auto -o ControlPersist=120s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o IdentitiesOnly=yes -o ServerAliveInterval=30",
-    ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir(dir),
+    ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
     // %C, a hash, keeps the socket path under the kernel's 108-byte limit.
     ANSIBLE_SSH_CONTROL_PATH: "%(directory)s/%%C",
     ANSIBLE_RETRY_FILES_ENABLED: "False",
@@ -55,15 +55,19 @@ export function playbookEnvironment(base: NodeJS.ProcessEnv, dir: string, pipeli
   };
 }
 
-function controlDir(dir: string): string {
-  return join(dir, "cp");
+/**
+ * A run's folder for its SSH connection masters' sockets. Not under TMPDIR: a socket path may
+ * not exceed 107 bytes, and ssh adds 17 to the 40 of the socket's name.
+ */
+export function makeControlDir(): Promise<string> {
+  return mkdtemp("/tmp/imcp-");
 }
 
 /** Ends the SSH connection masters a run left (they would outlive it by their ControlPersist). */
-export async function stopConnectionMasters(dir: string): Promise<void> {
-  const sockets = await readdir(controlDir(dir)).catch(() => []);
+export async function stopConnectionMasters(controlDir: string): Promise<void> {
+  const sockets = await readdir(controlDir).catch(() => []);
   await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => {
-    execFile("ssh", ["-o", `ControlPath=${join(controlDir(dir), socket)}`, "-O", "exit", "vm"], { timeout: 10_000 }, () => resolve());
+    execFile("ssh", ["-o", `ControlPath=${join(controlDir, socket)}`, "-O", "exit", "vm"], { timeout: 10_000 }, () => resolve());
   })));
 }
 

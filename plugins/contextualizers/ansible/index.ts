@@ -7,7 +7,9 @@ import {
   PLUGIN_API_VERSION, definePlugin,
   type AccessResult, type ConnectionInfo, type ContextNode, type ContextOpContext, type Contextualizer, type NewCredentials, type PlaybookResults, type PlaybookTask, type TaskResult,
 } from "../../../core/index.ts";
-import { PlaybookOutput, playbookArguments, playbookEnvironment, runPlaybookProcess, stopConnectionMasters, type PlaybookFiles, type PlaybookOutcome } from "./ansible-run.ts";
+import {
+  PlaybookOutput, makeControlDir, playbookArguments, playbookEnvironment, runPlaybookProcess, stopConnectionMasters, type PlaybookFiles, type PlaybookOutcome,
+} from "./ansible-run.ts";
 import { inventoryYaml, type RunnerTarget } from "./inventory.ts";
 import { authorizeKey, authorizeRunner, changePassword, type Python } from "./remote.ts";
 import { openLocalTunnel, openSession, waitForLogin, withSession, type LocalTunnel, type LoginOptions, type SshSession } from "./ssh.ts";
@@ -142,6 +144,7 @@ export class AnsibleContextualizer implements Contextualizer {
     const gateways = new Map<string, Promise<SshSession>>();
     const tunnels: LocalTunnel[] = [];
     const dir = await mkdtemp(join(tmpdir(), "im-ansible-"));
+    const controlDir = await makeControlDir();
     try {
       const reached = new Map<number, RunnerTarget>();
       await Promise.all(task.targets.map(async (node) => {
@@ -163,7 +166,7 @@ export class AnsibleContextualizer implements Contextualizer {
       const outcome = await runPlaybookProcess(
         this.options.ansiblePlaybook,
         playbookArguments(files, ready.map((node) => node.name), Math.min(ready.length, this.options.maxForks), this.options.verbosity),
-        { cwd: dir, env: playbookEnvironment(process.env, dir, this.options.pipelining), signal: ctx.signal, output: (stream, text) => output.write(stream, text) },
+        { cwd: dir, env: playbookEnvironment(process.env, dir, controlDir, this.options.pipelining), signal: ctx.signal, output: (stream, text) => output.write(stream, text) },
       );
       const outcomes = outcome.kind === "exited" ? output.results(outcome.code) : null;
       for (const node of ready) {
@@ -173,7 +176,8 @@ export class AnsibleContextualizer implements Contextualizer {
       }
       return results;
     } finally {
-      await stopConnectionMasters(dir);
+      await stopConnectionMasters(controlDir);
+      await rm(controlDir, { recursive: true, force: true });
       for (const tunnel of tunnels) tunnel.close();
       for (const gateway of gateways.values()) (await gateway.catch(() => undefined))?.close();
       await rm(dir, { recursive: true, force: true });

@@ -141,12 +141,12 @@ test("arguments: the targets as a comma list (so IPv6 names are not split at col
   assert.ok(playbookArguments(FILES, ["a_0"], 1, 3).includes("-vvv"));
 });
 
-test("environment: Ansible's settings win over the inherited environment; temporary files and connection masters in the run's folder", () => {
-  const env = playbookEnvironment({ PATH: "/usr/bin", ANSIBLE_HOST_KEY_CHECKING: "True", ANSIBLE_SSH_ARGS: "-o ControlMaster=no" }, "/tmp/run", true);
+test("environment: Ansible's settings win over the inherited environment; temporary files in the run's folder, connection masters' sockets in theirs", () => {
+  const env = playbookEnvironment({ PATH: "/usr/bin", ANSIBLE_HOST_KEY_CHECKING: "True", ANSIBLE_SSH_ARGS: "-o ControlMaster=no" }, "/tmp/run", "/tmp/imcp-1", true);
   assert.equal(env.PATH, "/usr/bin");
   assert.equal(env.ANSIBLE_HOST_KEY_CHECKING, "False");
   assert.match(env.ANSIBLE_SSH_ARGS!, /ControlMaster=auto/, "one SSH connection per host for the whole run");
-  assert.equal(env.ANSIBLE_SSH_CONTROL_PATH_DIR, "/tmp/run/cp");
+  assert.equal(env.ANSIBLE_SSH_CONTROL_PATH_DIR, "/tmp/imcp-1");
   assert.match(env.ANSIBLE_SSH_ARGS!, /StrictHostKeyChecking=no/);
   assert.match(env.ANSIBLE_SSH_ARGS!, /UserKnownHostsFile=\/dev\/null/);
   assert.equal(env.ANSIBLE_RETRY_FILES_ENABLED, "False");
@@ -154,7 +154,7 @@ test("environment: Ansible's settings win over the inherited environment; tempor
   assert.equal(env.ANSIBLE_LOCAL_TEMP, "/tmp/run/local-tmp");
   assert.equal(env.PYTHONUNBUFFERED, "1");
   assert.equal(env.ANSIBLE_PIPELINING, "True");
-  assert.equal(playbookEnvironment({}, "/tmp/run", false).ANSIBLE_PIPELINING, "False");
+  assert.equal(playbookEnvironment({}, "/tmp/run", "/tmp/imcp-1", false).ANSIBLE_PIPELINING, "False");
 });
 
 test("shellQuote: one word whatever the text", () => {
