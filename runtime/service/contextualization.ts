@@ -55,12 +55,18 @@ export interface ContextRun {
   controller: AbortController;
   enabled: boolean;
   running: boolean;
+  /** Its plan has started on the machines: a new contextualization starts over instead of joining it. */
+  configuring: boolean;
+  /** The VMs it contextualizes, and Reconfigure's vm_list: a contextualization that joins it updates them. */
+  vms: Vm[];
+  vmList: readonly unknown[] | null;
 }
 
 /**
  * Contextualize in IM: resets every VM's result and runs the flow in the background. As IM
- * reuses a worker that is still alive, an enabled run still in progress goes on (with a fresh
- * log) instead of starting over; otherwise the previous run is cancelled.
+ * reuses a worker that is still alive, an enabled run still waiting for the master goes on
+ * (with a fresh log and the current VMs) instead of starting over; otherwise the previous run
+ * is cancelled, whatever it was doing on the machines with it.
  */
 export function startContextualization(host: ContextHost, infrastructure: Infrastructure, previous?: ContextRun, vmList: readonly unknown[] | null = null): ContextRun {
   const radl = parseRadlText(infrastructure.radl);
@@ -73,19 +79,21 @@ export function startContextualization(host: ContextHost, infrastructure: Infras
   infrastructure.configured = null;
   infrastructure.contMsg = enabled ? "" : DISABLED_HEADER;
   const contextualized = enabled ? vms.filter((vm) => !skipEmptyConfigure(radl, infrastructure, vm)) : vms;
-  if (enabled && previous?.running && previous.enabled) {
+  if (enabled && previous?.running && previous.enabled && !previous.configuring) {
+    previous.vms = contextualized;
+    previous.vmList = vmList;
     host.persist(infrastructure);
     return previous;
   }
   previous?.controller.abort();
-  const current: ContextRun = { controller: new AbortController(), enabled, running: true };
+  const current: ContextRun = { controller: new AbortController(), enabled, running: true, configuring: false, vms: contextualized, vmList };
   const { signal } = current.controller;
   if (!enabled) {
     for (const vm of vms) infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: true });
     void run(host, infrastructure, current, () => waitForIps(host, infrastructure, signal));
   } else {
     const maxTime = radl.contextualize.maxTime || host.settings.maxTime;
-    void run(host, infrastructure, current, () => withTimeLimit(maxTime, signal, infrastructure, (phase) => configureAll(host, infrastructure, contextualized, vmList, phase)));
+    void run(host, infrastructure, current, () => withTimeLimit(maxTime, signal, infrastructure, (phase) => configureAll(host, infrastructure, current, phase)));
   }
   host.persist(infrastructure);
   return current;
@@ -194,11 +202,11 @@ async function waitForIps(host: ContextHost, infrastructure: Infrastructure, sig
     () => infrastructure.liveVms().every((vm) => NO_IP_NEEDED.has(infrastructure.vmState(vm.imId)) || hasIp(vm)), "");
 }
 
-async function configureAll(host: ContextHost, infrastructure: Infrastructure, vms: Vm[], vmList: readonly unknown[] | null, signal: AbortSignal): Promise<void> {
+async function configureAll(host: ContextHost, infrastructure: Infrastructure, current: ContextRun, signal: AbortSignal): Promise<void> {
   await waitForIps(host, infrastructure, signal);
   log(infrastructure, "Select master VM");
   const radl = parseRadlText(infrastructure.radl);
-  const master = selectMaster(radl, vms, infrastructure);
+  const master = selectMaster(radl, current.vms, infrastructure);
   if (!master) throw new ContextFailure("Contextualization Error: No correct Master VM found. Check if there a linux VM with Public IP.");
   infrastructure.vmMaster = master.imId;
   host.persist(infrastructure);
@@ -215,12 +223,14 @@ async function configureAll(host: ContextHost, infrastructure: Infrastructure, v
     await sleep(host.settings.waitSshAccess * 1000, undefined, { signal });
     throw new ContextFailure(`${SSH_WAIT_ERROR}Timeout waiting SSH access.`);
   }
-  const plan = new ContextPlan(host, contextualizer, infrastructure, radl, master, signal);
+  current.configuring = true;
+  // A contextualization that joined this one may have changed the recipes (Reconfigure).
+  const plan = new ContextPlan(host, contextualizer, infrastructure, parseRadlText(infrastructure.radl), master, signal);
   const access = await plan.call(master, "waitForAccess", { node: plan.node(master, masterConnection), timeoutSeconds: host.settings.waitSshAccess });
   if (!access.ok) throw new ContextFailure(`${SSH_WAIT_ERROR}${access.message}`);
   const changed = await plan.applyNewCredentials(master, plan.node(master, masterConnection));
   if (!changed.ok) throw new ContextFailure(`Contextualization Error: Error changing the credentials of the master VM: ${changed.error}`);
-  await plan.run(vms, vmList);
+  await plan.run(current.vms, current.vmList);
 }
 
 const SSH_WAIT_ERROR = "Contextualization Error: Error Waiting the Master VM to have the SSH active: ";
@@ -250,6 +260,8 @@ class ContextPlan {
   call<Op extends ContextOp>(vms: Vm | Vm[], op: Op, args: ContextOps[Op]["args"]): Promise<ContextOps[Op]["result"]> {
     const about = Array.isArray(vms) ? vms : [vms];
     return this.contextualizer.call(op, args, this.signal, (text, imId) => {
+      // A cancelled run's last words would land in the log of the run that replaced it.
+      if (this.signal.aborted) return;
       for (const vm of about) if (imId === undefined || vm.imId === imId) vm.contMsg += text;
     });
   }

@@ -244,6 +244,28 @@ test("DestroyInfrastructure during a playbook stops Ansible at once", { timeout:
   await host.stop();
 });
 
+test("RemoveResource during a playbook stops it and contextualizes the VMs that remain", { timeout: 180_000 }, async () => {
+  const [kept, removed] = [await lab.addHost({ name: "kept", publicNet: true, password: PASSWORD }), await lab.addHost({ name: "removed", publicNet: true, password: PASSWORD })];
+  const id = await ok<string>("CreateInfrastructure", `${NETWORKS}
+${publicSystem("kept", kept)}
+${publicSystem("removed", removed)}
+${configure("kept", "---\n- tasks:\n  - shell: echo run >> /root/runs")}
+${configure("removed", "---\n- tasks:\n  - command: sleep 300")}
+deploy kept 1
+deploy removed 1`, AUTH);
+  await pollUntil(() => ok<string>("GetVMContMsg", id, "1", AUTH), (text) => text.includes("TASK [command]"), 120_000, "the long recipe to start");
+  await pollUntil(() => kept.readFile("/root/runs").catch(() => ""), (text) => text === "run\n", 60_000, "the short recipe to run");
+  assert.equal(await ok("RemoveResource", id, "1", AUTH), 1);
+  await pollUntil(async () => runsLeft().filter((line) => line.includes("sleep") || line.includes("ansible-playbook")), (left) => left.length === 0, 15_000, "the long run to stop");
+  assert.deepEqual(await settled(id), { state: "configured", vm_states: { 0: "configured" } });
+  assert.equal((await kept.readFile("/root/runs")).trim(), "run\nrun", "the remaining VM was contextualized again");
+  const log = await ok<string>("GetVMContMsg", id, "0", AUTH);
+  assert.equal(log.match(/PLAY RECAP/g)?.length, 1, `only the new run's output in the VM's log:\n${log}`);
+  await ok("DestroyInfrastructure", id, AUTH);
+  await kept.stop();
+  await removed.stop();
+});
+
 test("a server killed during contextualization comes back with the VMs unconfigured, never running", { timeout: 180_000 }, async () => {
   const host = await lab.addHost({ name: "restarted", publicNet: true, password: PASSWORD });
   const dir = await mkdtemp(join(tmpdir(), "infra-manager-ctxt-restart-"));
