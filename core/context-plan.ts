@@ -36,8 +36,8 @@ export function contextItems(radl: Radl): ContextualizeItem[] {
 
 /**
  * The tasks of every VM: `basic` at step 1, `main_<system>` at step 2, and each item of the
- * VM's system at 3 + its step. `vmList` (Reconfigure) limits the configure items to the VMs
- * whose integer id it holds; ids given as strings never match, as in the reference.
+ * VM's system at 3 + its step. A non-empty `vmList` (Reconfigure) limits the configure items to
+ * the VMs whose integer id it holds; ids given as strings never match, as in the reference.
  */
 export function planTasks(radl: Radl, vms: readonly PlanVm[], vmList: readonly unknown[] | null = null): PlannedTask[] {
   const items = contextItems(radl);
@@ -45,7 +45,7 @@ export function planTasks(radl: Radl, vms: readonly PlanVm[], vmList: readonly u
   for (const vm of vms) {
     tasks.push({ step: 1, imId: vm.imId, kind: "basic", name: "basic" });
     tasks.push({ step: 2, imId: vm.imId, kind: "main", name: `main_${vm.system}` });
-    if (vmList !== null && !vmList.some((id) => typeof id === "number" && id === vm.imId)) continue;
+    if (vmList !== null && vmList.length > 0 && !vmList.some((id) => typeof id === "number" && id === vm.imId)) continue;
     for (const item of items) {
       if (item.system !== vm.system) continue;
       tasks.push({ step: 3 + item.step, imId: vm.imId, kind: "configure", name: `${item.configure}_${vm.system}`, configure: item.configure });

@@ -8,7 +8,7 @@ import type { ConnectionInfo, Logger } from "./provider.ts";
 /** A VM to configure, as the contextualizer sees it. */
 export interface ContextNode {
   imId: number;
-  /** The inventory name of the VM (its hostname when the RADL gives one). */
+  /** The VM's name in the inventory: `<address>_<IM id>`, as the reference names it. */
   name: string;
   /** The RADL system the VM runs. */
   system: string;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   infrastructureVariables, mainPlaybook, nodeVariables, packageApplications, parseRadlText, planTasks, recipePlaybook, tasksByStep,
-  type ConnectionInfo, type ContextNode, type InventoryVm, type NameDefaults, type PlannedTask, type PlaybookResults, type Radl, type System, type TaskResult,
+  type AccessResult, type ConnectionInfo, type ContextNode, type InventoryVm, type NameDefaults, type PlannedTask, type PlaybookResults, type Radl, type System, type TaskResult,
 } from "../../core/index.ts";
 import type { ContextOp, ContextOps } from "../workers/context-calls.ts";
 import type { Infrastructure, Vm } from "./infrastructure.ts";
@@ -226,7 +226,7 @@ async function configureAll(host: ContextHost, infrastructure: Infrastructure, c
   current.configuring = true;
   // A contextualization that joined this one may have changed the recipes (Reconfigure).
   const plan = new ContextPlan(host, contextualizer, infrastructure, parseRadlText(infrastructure.radl), master, signal);
-  const access = await plan.call(master, "waitForAccess", { node: plan.node(master, masterConnection), timeoutSeconds: host.settings.waitSshAccess });
+  const access = await plan.access(master, plan.node(master, masterConnection));
   if (!access.ok) throw new ContextFailure(`${SSH_WAIT_ERROR}${access.message}`);
   const changed = await plan.applyNewCredentials(master, plan.node(master, masterConnection));
   if (!changed.ok) throw new ContextFailure(`Contextualization Error: Error changing the credentials of the master VM: ${changed.error}`);
@@ -289,7 +289,7 @@ class ContextPlan {
   async run(vms: Vm[], vmList: readonly unknown[] | null): Promise<void> {
     const masterConnection = (await this.host.connection(this.infrastructure, this.master))!;
     for (const vm of vms) {
-      const connection = vm === this.master ? masterConnection : await this.host.connection(this.infrastructure, vm);
+      const connection = vm === this.master ? masterConnection : await this.host.connection(this.infrastructure, vm).catch(() => null);
       if (!connection) {
         this.fail(vm, "Error launching the contextualization agent to configure the VM. Check the SSH connection.");
         continue;
@@ -325,16 +325,27 @@ class ContextPlan {
    * `main`, and every VM of the systems an item applies one configure to.
    */
   private async runStep(tasks: PlannedTask[], byVm: Map<number, Vm>): Promise<void> {
-    const groups = new Map<string, { task: PlannedTask; vms: Vm[] }>();
+    // A VM's own tasks of one step run one after another, in the plan's order: the i-th of
+    // every VM make up wave i.
+    const waves: PlannedTask[][] = [];
+    const seen = new Map<number, number>();
     for (const task of tasks) {
-      if (this.failed.has(task.imId)) continue;
-      const key = task.kind === "configure" ? `configure ${task.configure}` : task.name;
-      const group = groups.get(key) ?? { task, vms: [] };
-      group.vms.push(byVm.get(task.imId)!);
-      groups.set(key, group);
+      const index = seen.get(task.imId) ?? 0;
+      seen.set(task.imId, index + 1);
+      (waves[index] ??= []).push(task);
     }
-    const outcomes = await Promise.all([...groups.values()].map(({ task, vms }) => this.runTask(task, vms)));
-    this.settle(outcomes.flat());
+    for (const wave of waves) {
+      const groups = new Map<string, { task: PlannedTask; vms: Vm[] }>();
+      for (const task of wave) {
+        if (this.failed.has(task.imId)) continue;
+        const key = task.kind === "configure" ? `configure ${task.configure}` : task.name;
+        const group = groups.get(key) ?? { task, vms: [] };
+        group.vms.push(byVm.get(task.imId)!);
+        groups.set(key, group);
+      }
+      const outcomes = await Promise.all([...groups.values()].map(({ task, vms }) => this.runTask(task, vms)));
+      this.settle(outcomes.flat());
+    }
   }
 
   private settle(outcomes: readonly (readonly [Vm, TaskResult])[]): void {
@@ -343,8 +354,26 @@ class ContextPlan {
     this.host.persist(this.infrastructure);
   }
 
+  /**
+   * Waits until the VM accepts its credentials or, refused, its new ones: a change that was
+   * cut short (a cancelled run, a crash) may have applied them already.
+   */
+  async access(vm: Vm, node: ContextNode): Promise<AccessResult> {
+    const timeoutSeconds = this.host.settings.waitSshAccess;
+    const access = await this.call(vm, "waitForAccess", { node, timeoutSeconds });
+    const fresh = vmSystem(vm).getCredentials(true);
+    if (access.ok || access.reason !== "credentials" || !(fresh.password || fresh.privateKey)) return access;
+    const connection = { ...node.connection, ...(fresh.password && { password: fresh.password }), ...(fresh.privateKey && { privateKey: fresh.privateKey }) };
+    const retried = await this.call(vm, "waitForAccess", { node: { ...node, connection }, timeoutSeconds });
+    if (!retried.ok) return access;
+    vmSystem(vm).updateNewCredentials();
+    this.host.persist(this.infrastructure);
+    if (this.nodes.has(vm.imId)) this.nodes.set(vm.imId, { ...node, connection });
+    return retried;
+  }
+
   private async waitForAccess(vm: Vm): Promise<TaskResult> {
-    const access = await this.call(vm, "waitForAccess", { node: this.nodes.get(vm.imId)!, timeoutSeconds: this.host.settings.waitSshAccess });
+    const access = await this.access(vm, this.nodes.get(vm.imId)!);
     return access.ok ? access : { ok: false, error: `Error waiting the VM to have the SSH active: ${access.message}` };
   }
 
@@ -363,7 +392,8 @@ class ContextPlan {
     // Nothing to install: the main playbook would only cost an Ansible run.
     if (task.kind === "main" && packageApplications(system).length === 0) return all({ ok: true });
     const targets = vms.map((vm) => this.nodes.get(vm.imId)!);
-    const hosts = targets.map((node) => node.name).join(",");
+    // The trailing comma keeps Ansible from reading a lone IPv6-based name as `a:b` patterns.
+    const hosts = `${targets.map((node) => node.name).join(",")},`;
     let playbook: string;
     try {
       playbook = task.kind === "main" ? mainPlaybook(system, hosts) : recipePlaybook(this.radl.getConfigure(task.configure!)?.recipes ?? "", hosts);

@@ -3,8 +3,9 @@ import type { AccessResult, ContextNode, Contextualizer, Logger, NewCredentials,
 import type { Envelope } from "./provider-calls.ts";
 
 // The contextualizer operations that run as worker tasks. Each task gets a MessagePort: the
-// worker streams the VM's log through it, and the main thread sends the cancellation back
-// (aborting a piscina task would end the whole thread, with every other task on it).
+// worker streams the VM's log through it, then the outcome (after the output, on the same
+// port, so that no line is lost), and the main thread sends the cancellation back (aborting a
+// piscina task would end the whole thread, with every other task on it).
 
 export interface ContextOps {
   waitForAccess: { args: { node: ContextNode; timeoutSeconds: number }; result: AccessResult };
@@ -22,8 +23,14 @@ export interface ContextTask<Op extends ContextOp = ContextOp> {
   port: MessagePort;
 }
 
-/** Messages on a task's port: output from the worker, cancellation from the main thread. */
-export type ContextPortMessage = { output: string; imId?: number } | { cancel: true };
+/** Messages on a task's port: output and then the outcome from the worker, cancellation from the main thread. */
+export type ContextPortMessage = { output: string; imId?: number } | { outcome: Envelope<unknown> } | { cancel: true };
+
+/** Sends a task's outcome after its output, and ends its port. */
+export function replyOnPort(task: ContextTask, outcome: Envelope<unknown>): void {
+  task.port.postMessage({ outcome } satisfies ContextPortMessage);
+  task.port.close();
+}
 
 /** Runs one operation against a contextualizer, streaming its output through the task's port. */
 export async function runContextOp(contextualizer: Contextualizer, task: ContextTask, log: Logger): Promise<Envelope<unknown>> {
@@ -46,7 +53,5 @@ export async function runContextOp(contextualizer: Contextualizer, task: Context
     return { ok: true, value };
   } catch (error) {
     return { ok: false, error: { code: "terminal", message: error instanceof Error ? error.message : String(error) } };
-  } finally {
-    task.port.close();
   }
 }

@@ -58,14 +58,18 @@ export class ProviderPool {
   async contextCall<Op extends ContextOp>(contextualizer: string, op: Op, args: ContextOps[Op]["args"], signal: AbortSignal, output: (text: string, imId?: number) => void): Promise<ContextOps[Op]["result"]> {
     signal.throwIfAborted();
     const { port1, port2 } = new MessageChannel();
-    port1.on("message", (message: ContextPortMessage) => {
-      if ("output" in message) output(message.output, message.imId);
+    const outcome = new Promise<Envelope<ContextOps[Op]["result"]>>((resolve) => {
+      port1.on("message", (message: ContextPortMessage) => {
+        if ("output" in message) output(message.output, message.imId);
+        else if ("outcome" in message) resolve(message.outcome as Envelope<ContextOps[Op]["result"]>);
+      });
     });
     const cancel = () => port1.postMessage({ cancel: true } satisfies ContextPortMessage);
     signal.addEventListener("abort", cancel, { once: true });
     try {
       const task: ContextTask<Op> = { contextualizer, op, args, port: port2 };
-      const envelope = await this.piscina.run(task, { transferList: [port2] }) as Envelope<ContextOps[Op]["result"]>;
+      // The task's own result may come before the last output: the outcome follows it on the port.
+      const [, envelope] = await Promise.all([this.piscina.run(task, { transferList: [port2] }), outcome]);
       if (!envelope.ok) throw new Error(envelope.error.message);
       return envelope.value;
     } finally {

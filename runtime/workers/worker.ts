@@ -1,6 +1,6 @@
 import { workerData } from "node:worker_threads";
 import { loadPlugins, resolveContextualizer, resolveProvider, type LoadedPlugins, type PluginSpec } from "../plugins.ts";
-import { runContextOp, type ContextTask } from "./context-calls.ts";
+import { replyOnPort, runContextOp, type ContextTask } from "./context-calls.ts";
 import { runProviderOp, type Envelope, type ProviderTask } from "./provider-calls.ts";
 import { createLogger } from "../logger.ts";
 
@@ -18,7 +18,14 @@ const controller = new AbortController();
 
 const setup = workerData as WorkerData;
 
-export default async function runTask(call: ProviderTask | ContextTask): Promise<Envelope<unknown>> {
+/** A provider task's outcome is its result; a contextualizer task's goes through its port. */
+export default async function runTask(call: ProviderTask | ContextTask): Promise<Envelope<unknown> | void> {
+  const outcome = await outcomeOf(call);
+  if ("contextualizer" in call) return replyOnPort(call, outcome);
+  return outcome;
+}
+
+async function outcomeOf(call: ProviderTask | ContextTask): Promise<Envelope<unknown>> {
   loaded ??= loadPlugins(setup.plugins, setup.baseDir);
   let plugins: LoadedPlugins;
   try {

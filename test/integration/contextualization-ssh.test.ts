@@ -233,6 +233,18 @@ test("wrong credentials give the reference's credentials error", { timeout: 120_
   await host.stop();
 });
 
+test("a VM that already has its new password (a change cut short) is logged into with it, which becomes its password", { timeout: 120_000 }, async () => {
+  const host = await lab.addHost({ name: "changed", publicNet: true, password: "Already-new-1" });
+  const radl = `${NETWORKS}\n${publicSystem("solo", host, "stale-pw", "disk.0.os.credentials.new.password = 'Already-new-1'")}\n${configure("solo", "---\n- tasks: []")}\ndeploy solo 1`;
+  const id = await ok<string>("CreateInfrastructure", radl, AUTH);
+  assert.deepEqual(await settled(id), { state: "configured", vm_states: { 0: "configured" } }, await ok<string>("GetInfrastructureContMsg", id, AUTH));
+  const info = await ok<string>("GetVMInfo", id, "0", AUTH);
+  assert.match(info, /disk\.0\.os\.credentials\.password = 'Already-new-1'/);
+  assert.doesNotMatch(info, /credentials\.new\.password/);
+  await ok("DestroyInfrastructure", id, AUTH);
+  await host.stop();
+});
+
 test("DestroyInfrastructure during a playbook stops Ansible at once", { timeout: 120_000 }, async () => {
   const host = await lab.addHost({ name: "destroyed", publicNet: true, password: PASSWORD });
   const radl = `${NETWORKS}\n${publicSystem("solo", host)}\n${configure("solo", "---\n- tasks:\n  - command: sleep 300")}\ndeploy solo 1`;

@@ -49,7 +49,8 @@ async function run(command: string, args: string[], cwd: string): Promise<string
   }
 }
 
-const NPM_OFFLINE = ["--prefer-offline", "--no-audit", "--no-fund"];
+// Only npm's cache: the test may not reach the registry (CI's `npm ci` fills the cache with every package it needs).
+const NPM_OFFLINE = ["--offline", "--no-audit", "--no-fund"];
 
 test("npm pack ships the sources, the declarations of the public entry points, the template and the docs, not the tests", { timeout: 60_000 }, async () => {
   const output = await run("npm", ["pack", "--json", "--pack-destination", work, ...NPM_OFFLINE], PACKAGE_ROOT);

@@ -73,6 +73,7 @@ test("vm_list limits only the configure items, and ids given as strings never ma
     ["4:1:wn_wn"],
   ]);
   assert.deepEqual(names(radl, ["0", "1"]).length, 2, "no configure step at all");
+  assert.deepEqual(names(radl, []), names(radl), "an empty list is no limit, as the reference's `not vm_list`");
 });
 
 function vm(radl: Radl, imId: number, system: string, ips: string[]): InventoryVm {
