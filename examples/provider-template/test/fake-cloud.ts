@@ -1,19 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ExampleServer } from "../src/client.ts";
 
 // The Example cloud as the tests need it: its JSON API served on 127.0.0.1 (port 0) by the test
 // process itself, with hooks to inject failures and to set the native status of a server.
 // Replace it with a fake of your own cloud's API; keep the hooks.
 
-export interface FakeServer {
-  id: string;
-  name: string;
-  status: string;
-  image: string;
-  cpus: number;
-  memoryMb: number;
-  ip: string | null;
+/** A server as the fake keeps it: what the API returns, and the token it was created with. */
+export interface FakeServer extends ExampleServer {
   clientToken: string | null;
 }
 
