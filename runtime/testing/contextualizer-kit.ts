@@ -269,18 +269,29 @@ async function checkPlaybookFailure(s: Session): Promise<void> {
   expect((await s.hosts.readFile(target, marker)) === "ran", () => `runPlaybook() reported ${JSON.stringify(result)} but the playbook's first task never ran on the target, so the failure was not the playbook's`);
 }
 
+/** How long a playbook may take to start its first task on a host. */
+const PLAYBOOK_START_MS = 60_000;
+
 async function checkPlaybookAbort(s: Session): Promise<void> {
+  const target = s.hosts.nodes[0];
+  const marker = `/tmp/infra-manager-conformance-${randomUUID()}`;
   const playbook = `- name: infra-manager conformance long task
-  hosts: ${s.hosts.nodes[0].name}
+  hosts: ${target.name}
   tasks:
+    - name: started
+      copy: { dest: ${marker}, content: started }
     - name: wait
       command: sleep 60
 `;
   const controller = new AbortController();
   const call = s.contextualizer.runPlaybook(s.task("conformance_abort", playbook), s.context([], controller.signal));
-  // Late enough for the playbook to have started on the host.
-  const early = await settles(call, ABORT_AFTER_MS * 5);
-  expect(early === undefined, () => `runPlaybook() of a playbook that sleeps for a minute ended before it was aborted: ${"value" in early! ? JSON.stringify(early.value) : describeError(early!.error)}`);
+  // Aborted in the middle of the playbook: once its first task has run on the host.
+  const started = performance.now();
+  while ((await s.hosts.readFile(target, marker)) !== "started") {
+    const early = await settles(call, ABORT_AFTER_MS);
+    expect(early === undefined, () => `runPlaybook() of a playbook that sleeps for a minute ended before it was aborted: ${"value" in early! ? JSON.stringify(early.value) : describeError(early!.error)}`);
+    expect(performance.now() - started < PLAYBOOK_START_MS, () => `the playbook's first task had not run on the host ${PLAYBOOK_START_MS / 1000} s after runPlaybook() was called`);
+  }
   controller.abort();
   const outcome = await settles(call, STOP_GRACE_MS);
   expect(outcome !== undefined, () => `runPlaybook() was still running ${STOP_GRACE_MS} ms after ctx.signal aborted: end the playbook run (kill ansible-playbook, close the sessions) when the signal aborts`);
