@@ -60,6 +60,8 @@ export interface ContextRun {
   /** The VMs it contextualizes, and Reconfigure's vm_list: a contextualization that joins it updates them. */
   vms: Vm[];
   vmList: readonly unknown[] | null;
+  /** Resolves once its flow has ended, cancelled or not (its playbooks stopped). */
+  settled: Promise<void>;
 }
 
 /**
@@ -86,14 +88,19 @@ export function startContextualization(host: ContextHost, infrastructure: Infras
     return previous;
   }
   previous?.controller.abort();
-  const current: ContextRun = { controller: new AbortController(), enabled, running: true, configuring: false, vms: contextualized, vmList };
+  const current: ContextRun = { controller: new AbortController(), enabled, running: true, configuring: false, vms: contextualized, vmList, settled: Promise.resolve() };
   const { signal } = current.controller;
+  // The cancelled run may still be stopping its playbooks on the same machines.
+  const previousSettled = previous?.settled ?? Promise.resolve();
   if (!enabled) {
     for (const vm of vms) infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: true });
-    void run(host, infrastructure, current, () => waitForIps(host, infrastructure, signal));
+    current.settled = run(host, infrastructure, current, () => waitForIps(host, infrastructure, signal));
   } else {
     const maxTime = radl.contextualize.maxTime || host.settings.maxTime;
-    void run(host, infrastructure, current, () => withTimeLimit(maxTime, signal, infrastructure, (phase) => configureAll(host, infrastructure, current, phase)));
+    current.settled = run(host, infrastructure, current, () => withTimeLimit(maxTime, signal, infrastructure, async (phase) => {
+      await previousSettled;
+      await configureAll(host, infrastructure, current, phase);
+    }));
   }
   host.persist(infrastructure);
   return current;
@@ -159,22 +166,33 @@ export function localTimestamp(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds() * 1000, 6)}`;
 }
 
-/** Runs `phase` for at most `seconds`; when time runs out its signal stops what it is doing. */
+/** How long a cancelled phase may take to stop what it is doing on the machines. */
+const PHASE_STOP_LIMIT_MS = 30_000;
+
+/**
+ * Runs `phase` for at most `seconds`; when time runs out (or the run is cancelled) its signal
+ * stops what it is doing, and this returns once it has stopped.
+ */
 async function withTimeLimit(seconds: number, signal: AbortSignal, infrastructure: Infrastructure, phase: (signal: AbortSignal) => Promise<void>): Promise<void> {
   const timer = new AbortController();
   const expired = sleep(seconds * 1000, "expired" as const, { signal: AbortSignal.any([signal, timer.signal]) }).catch(() => "cancelled" as const);
+  const running = phase(AbortSignal.any([signal, timer.signal]));
   let outcome: "done" | "expired" | "cancelled";
   try {
-    outcome = await Promise.race([phase(AbortSignal.any([signal, timer.signal])).then(() => "done" as const), expired]);
+    outcome = await Promise.race([running.then(() => "done" as const), expired]);
   } finally {
     timer.abort(); // also when the phase fails: neither the timer nor the phase may outlive the limit
   }
-  if (outcome !== "expired" || signal.aborted) return;
-  log(infrastructure, "ERROR: Max contextualization time passed.");
-  for (const vm of infrastructure.liveVms()) {
-    if (infrastructure.vmFacts(vm.imId).configured === null) infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: false });
+  if (outcome === "expired" && !signal.aborted) {
+    log(infrastructure, "ERROR: Max contextualization time passed.");
+    for (const vm of infrastructure.liveVms()) {
+      if (infrastructure.vmFacts(vm.imId).configured === null) infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: false });
+    }
   }
-  throw new ContextFailure("");
+  // What it was doing on the machines (a playbook, say) ends before the run does, unless it
+  // does not stop at all: then the run ends anyway, so that the next one is not held up.
+  await Promise.race([running.catch(() => undefined), sleep(PHASE_STOP_LIMIT_MS, undefined, { ref: false })]);
+  if (outcome === "expired" && !signal.aborted) throw new ContextFailure("");
 }
 
 /** Polls `ready` until it holds, or fails with `failure` once `seconds` have passed. */

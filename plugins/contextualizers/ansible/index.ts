@@ -11,6 +11,7 @@ import {
   PlaybookOutput, makeControlDir, playbookArguments, playbookEnvironment, runPlaybookProcess, stopConnectionMasters, type PlaybookFiles, type PlaybookOutcome,
 } from "./ansible-run.ts";
 import { inventoryYaml, type RunnerTarget } from "./inventory.ts";
+import { RUN_PREFIX, claimRunFolder, sweepAbandonedRuns } from "./leftovers.ts";
 import { authorizeKey, authorizeRunner, changePassword, type Python } from "./remote.ts";
 import { openLocalTunnel, openSession, waitForLogin, withSession, type LocalTunnel, type LoginOptions, type SshSession } from "./ssh.ts";
 
@@ -143,9 +144,11 @@ export class AnsibleContextualizer implements Contextualizer {
     const results: PlaybookResults = {};
     const gateways = new Map<string, Promise<SshSession>>();
     const tunnels: LocalTunnel[] = [];
-    const dir = await mkdtemp(join(tmpdir(), "im-ansible-"));
-    const controlDir = await makeControlDir();
+    const dir = await mkdtemp(join(tmpdir(), RUN_PREFIX));
+    let controlDir: string | undefined;
     try {
+      controlDir = await makeControlDir();
+      await claimRunFolder(dir, controlDir);
       const reached = new Map<number, RunnerTarget>();
       await Promise.all(task.targets.map(async (node) => {
         try {
@@ -176,8 +179,10 @@ export class AnsibleContextualizer implements Contextualizer {
       }
       return results;
     } finally {
-      await stopConnectionMasters(controlDir);
-      await rm(controlDir, { recursive: true, force: true });
+      if (controlDir) {
+        await stopConnectionMasters(controlDir);
+        await rm(controlDir, { recursive: true, force: true });
+      }
       for (const tunnel of tunnels) tunnel.close();
       for (const gateway of gateways.values()) (await gateway.catch(() => undefined))?.close();
       await rm(dir, { recursive: true, force: true });
@@ -276,6 +281,10 @@ export default definePlugin({
   manifest: { name: "Ansible", kind: "contextualizer", version: "1.0.0", apiVersion: PLUGIN_API_VERSION },
   register(registrar, options) {
     const resolved = resolveOptions(options);
-    registrar.contextualizer(() => new AnsibleContextualizer(resolved));
+    registrar.contextualizer(() => {
+      // The runs of a server that died are cleaned up once this one needs the contextualizer.
+      void sweepAbandonedRuns().catch(() => undefined);
+      return new AnsibleContextualizer(resolved);
+    });
   },
 });

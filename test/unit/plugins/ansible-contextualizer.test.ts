@@ -3,8 +3,8 @@
 // routed to VMs and read for failures, and how the process is run and cancelled. Logins and
 // real playbook runs are in test/integration/ansible-contextualizer.test.ts.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -13,6 +13,7 @@ import type { ContextNode, Contextualizer, PlaybookTask, PluginRegistrar } from 
 import plugin, { AnsibleContextualizer, resolveOptions } from "../../../plugins/contextualizers/ansible/index.ts";
 import { PlaybookOutput, playbookArguments, playbookEnvironment, runPlaybookProcess, type PlaybookFiles } from "../../../plugins/contextualizers/ansible/ansible-run.ts";
 import { inventoryYaml, yamlString, type RunnerTarget } from "../../../plugins/contextualizers/ansible/inventory.ts";
+import { RUN_PREFIX, claimRunFolder, sweepAbandonedRuns } from "../../../plugins/contextualizers/ansible/leftovers.ts";
 import { shellQuote } from "../../../plugins/contextualizers/ansible/remote.ts";
 
 let dir: string;
@@ -316,3 +317,29 @@ async function isRunning(pid: number): Promise<boolean> {
     return false;
   }
 }
+
+// --- runs left by a server that died ------------------------------------------------------------
+
+test("sweepAbandonedRuns: a dead server's run folder goes, with what still runs from it; a live server's stays", async () => {
+  const root = await mkdtemp(join(dir, "sweep-"));
+  const dead = join(root, `${RUN_PREFIX}dead`);
+  const live = join(root, `${RUN_PREFIX}live`);
+  const deadControl = await mkdtemp(join(root, "imcp-"));
+  await mkdir(dead);
+  await mkdir(live);
+  // A process that has ended owned the first; this one owns the second.
+  const ended = spawn("true");
+  await new Promise((resolve) => ended.once("exit", resolve));
+  await writeFile(join(dead, "owner.json"), JSON.stringify({ pid: ended.pid, started: "0", controlDir: deadControl }));
+  await claimRunFolder(live, join(root, "imcp-live"));
+  // What the dead server's ansible-playbook left running: its command line names the folder.
+  const straggler = spawn("sh", ["-c", "sleep 60", dead], { detached: true, stdio: "ignore" });
+  const exited = new Promise((resolve) => straggler.once("exit", (_code, signal) => resolve(signal)));
+  try {
+    assert.deepEqual(await sweepAbandonedRuns(root), [dead]);
+    assert.equal(await exited, "SIGKILL");
+    assert.deepEqual((await readdir(root)).sort(), [`${RUN_PREFIX}live`]);
+  } finally {
+    if (straggler.exitCode === null && straggler.signalCode === null) straggler.kill("SIGKILL");
+  }
+});
