@@ -9,9 +9,8 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import ssh2 from "ssh2";
 import type { ConnectionInfo, ContextNode, ContextOpContext, PlaybookTask } from "../../core/index.ts";
-import { AnsibleContextualizer, resolveOptions, type AnsibleOptions } from "../../plugins/contextualizers/ansible/index.ts";
+import { AnsibleContextualizer, ed25519KeyPair, resolveOptions, type AnsibleOptions } from "../../plugins/contextualizers/ansible/index.ts";
 import { createTestLab, type SilentHost, type SshHost, type TestLab } from "../fixtures/test-hosts.ts";
 
 let lab: TestLab;
@@ -22,10 +21,11 @@ let sudoer: SshHost;
 let noPython: SshHost;
 let dropping: SilentHost;
 let refusing: SilentHost;
+let droppingBehindMaster: SilentHost;
 
 before(async () => {
   lab = await createTestLab({ name: "ansible-contextualizer" });
-  [master, privateVm, rootChanger, sudoer, noPython, dropping, refusing] = await Promise.all([
+  [master, privateVm, rootChanger, sudoer, noPython, dropping, refusing, droppingBehindMaster] = await Promise.all([
     lab.addHost({ name: "master", publicNet: true, privateNet: true, password: "master-pw" }),
     lab.addHost({ name: "private-vm", privateNet: true, username: "cloudadm", password: "private-pw" }),
     lab.addHost({ name: "root-changer", publicNet: true, password: "old-root-pw" }),
@@ -33,6 +33,7 @@ before(async () => {
     lab.addHost({ name: "no-python", publicNet: true, password: "pw" }),
     lab.addSilentHost({ name: "dropping", publicNet: true, behaviour: "drop" }),
     lab.addSilentHost({ name: "refusing", publicNet: true, behaviour: "refuse" }),
+    lab.addSilentHost({ name: "dropping-private", privateNet: true, behaviour: "drop" }),
   ]);
 });
 after(async () => {
@@ -83,6 +84,19 @@ test("waitForAccess: a VM with a public address, and one reached through the mas
   const plugin = contextualizer();
   assert.deepEqual(await plugin.waitForAccess(masterVm(), 30, context()), { ok: true });
   assert.deepEqual(await plugin.waitForAccess(privateNode(), 30, context()), { ok: true });
+});
+
+test("waitForAccess: a VM behind the master that never answers runs out of time too, and a cancel stops it at once", async () => {
+  const node = vm(9, "wn", { host: droppingBehindMaster.privateIp!, port: 22, username: "root", password: "x", proxy: login(master) }, "dropping-private");
+  const started = Date.now();
+  const result = await contextualizer({ connectTimeoutSeconds: 1 }).waitForAccess(node, 3, context());
+  assert.deepEqual(result, { ok: false, reason: "timeout", message: "Timeout waiting SSH access." });
+  assert.ok(Date.now() - started < 8000, `${Date.now() - started} ms`);
+  const ctx = context();
+  setTimeout(() => ctx.controller.abort(), 500);
+  const cancelledAt = Date.now();
+  await contextualizer({ connectTimeoutSeconds: 30 }).waitForAccess(node, 60, ctx);
+  assert.ok(Date.now() - cancelledAt < 3000, `${Date.now() - cancelledAt} ms after a cancel at 500 ms`);
 });
 
 test("waitForAccess: a wrong password gives up after three rejected logins", async () => {
@@ -214,7 +228,7 @@ test("a user whose sudo asks for a password: playbooks become root with it; new 
   assert.deepEqual(await plugin.runPlaybook(task, ctx), { 8: { ok: true } }, ctx.text());
   assert.equal(await sudoer.readFile("/root/become-test"), "sudoer");
 
-  const key = ssh2.utils.generateKeyPairSync("ed25519");
+  const key = ed25519KeyPair();
   assert.deepEqual(await plugin.changeCredentials(node, { password: "new-user-pw", privateKey: key.private }, context()), { ok: true });
   const withKey = { host: sudoer.publicIp!, port: 22, username: "cloudadm", privateKey: key.private };
   assert.deepEqual(await plugin.waitForAccess(vm(8, "front", withKey, "sudoer"), 10, context()), { ok: true });

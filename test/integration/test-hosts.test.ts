@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { ed25519KeyPair } from "../../plugins/contextualizers/ansible/index.ts";
 import ssh2, { type ClientChannel, type ConnectConfig } from "ssh2";
 import { createTestLab, LABS_DIR, type SilentHost, type SshHost, type TestLab } from "../fixtures/test-hosts.ts";
 import { allowTestHost, isAllowedAddress, TEST_NETWORKS_ENV } from "../setup/network-guard.mjs";
@@ -18,10 +19,10 @@ const FIXTURE = fileURLToPath(new URL("../fixtures/test-hosts.ts", import.meta.u
 const GUARD = fileURLToPath(new URL("../setup/network-guard.mjs", import.meta.url));
 
 // ssh2 is CommonJS: only its default export is reliably importable by name.
-const { Client, utils } = ssh2;
+const { Client } = ssh2;
 type Client = InstanceType<typeof Client>;
 
-const installedKey = utils.generateKeyPairSync("ed25519");
+const installedKey = ed25519KeyPair();
 let lab: TestLab;
 let master: SshHost;
 let node: SshHost;
@@ -153,7 +154,7 @@ test("a private host is unreachable from here but reachable through the master w
 // Independent logins, run together: Ansible's start-up dominates each.
 describe("Ansible, run from here as the server runs it", { concurrency: true }, () => {
   test("Ansible logs in with a key pushed over ssh2", async () => {
-    const pushed = utils.generateKeyPairSync("ed25519");
+    const pushed = ed25519KeyPair();
     const keyFile = join(dir, "pushed_key");
     await writeFile(keyFile, pushed.private, { mode: 0o600 });
     const client = await sshConnect({ host: master.publicIp, username: "root", password: master.password });

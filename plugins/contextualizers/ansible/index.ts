@@ -243,11 +243,47 @@ export class AnsibleContextualizer implements Contextualizer {
   }
 
   private runnerKey(): { private: string; public: string } {
-    return (this.runnerKeyPair ??= ssh2.utils.generateKeyPairSync("ed25519", { comment: `infra-manager-ansible@${hostname()}` }));
+    return (this.runnerKeyPair ??= ed25519KeyPair(`infra-manager-ansible@${hostname()}`));
   }
 
   private loginOptions(ctx: ContextOpContext): LoginOptions {
     return { readyTimeoutMs: this.options.connectTimeoutSeconds * 1000, signal: ctx.signal };
+  }
+}
+
+/**
+ * An ed25519 key pair in OpenSSH's format. ssh2 drops a leading zero byte of a key now and
+ * then (about one pair in fifty), which OpenSSH refuses ("error in libcrypto"): such pairs are
+ * made again.
+ */
+export function ed25519KeyPair(comment?: string): { private: string; public: string } {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync("ed25519", comment === undefined ? {} : { comment });
+    if (isWholeEd25519Key(pair.private)) return pair;
+  }
+}
+
+/** Whether an unencrypted OpenSSH ed25519 private key holds a 32-byte public and a 64-byte private key. */
+function isWholeEd25519Key(privateKey: string): boolean {
+  const body = Buffer.from(privateKey.replace(/-----[^-]+-----/g, "").replace(/\s/g, ""), "base64");
+  let at = "openssh-key-v1\0".length;
+  const field = (from: Buffer): Buffer => {
+    const length = from.readUInt32BE(at);
+    at += 4 + length;
+    return from.subarray(at - length, at);
+  };
+  try {
+    field(body); // cipher
+    field(body); // kdf
+    field(body); // kdf options
+    at += 4; // number of keys
+    const publicBlob = field(body);
+    const privateSection = field(body);
+    at = 8; // two check words
+    field(privateSection); // key type
+    return publicBlob.length === 4 + 11 + 4 + 32 && field(privateSection).length === 32 && field(privateSection).length === 64;
+  } catch {
+    return false;
   }
 }
 

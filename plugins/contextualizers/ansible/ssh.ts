@@ -43,7 +43,7 @@ export async function openSession(connection: ConnectionInfo, options: LoginOpti
   if (!connection.proxy) return new SshSession(await login(connection, options), null);
   const gateway = await openSession(connection.proxy, options);
   try {
-    const channel = await forwardOut(gateway.client, connection.host, connection.port);
+    const channel = await forwardOut(gateway.client, connection.host, connection.port, 0, options);
     return new SshSession(await login(connection, options, channel), gateway);
   } catch (error) {
     gateway.close();
@@ -106,9 +106,22 @@ function login(connection: ConnectionInfo, { readyTimeoutMs, signal }: LoginOpti
   });
 }
 
-function forwardOut(gateway: Client, host: string, port: number, sourcePort = 0): Promise<ClientChannel> {
+/**
+ * A channel to host:port across the gateway. With `limits`, it gives up after the login's time
+ * and when the signal aborts: a VM that drops packets would otherwise hold it for the gateway's
+ * own TCP timeout (the caller then closes the gateway, and the pending forward with it).
+ */
+function forwardOut(gateway: Client, host: string, port: number, sourcePort = 0, limits?: LoginOptions): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
-    gateway.forwardOut("127.0.0.1", sourcePort, host, port, (error, channel) => (error ? reject(error) : resolve(channel)));
+    const onAbort = () => reject(limits!.signal.reason as Error);
+    const timer = limits && setTimeout(() => reject(new Error(`no connection to ${host}:${port} through the master in ${limits.readyTimeoutMs} ms`)), limits.readyTimeoutMs);
+    limits?.signal.addEventListener("abort", onAbort, { once: true });
+    gateway.forwardOut("127.0.0.1", sourcePort, host, port, (error, channel) => {
+      clearTimeout(timer);
+      limits?.signal.removeEventListener("abort", onAbort);
+      if (error) reject(error);
+      else resolve(channel);
+    });
   });
 }
 

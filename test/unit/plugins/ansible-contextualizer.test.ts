@@ -8,9 +8,10 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import type { ContextNode, Contextualizer, PlaybookTask, PluginRegistrar } from "../../../core/index.ts";
-import plugin, { AnsibleContextualizer, resolveOptions } from "../../../plugins/contextualizers/ansible/index.ts";
+import plugin, { AnsibleContextualizer, ed25519KeyPair, resolveOptions } from "../../../plugins/contextualizers/ansible/index.ts";
 import { PlaybookOutput, playbookArguments, playbookEnvironment, runPlaybookProcess, type PlaybookFiles } from "../../../plugins/contextualizers/ansible/ansible-run.ts";
 import { inventoryYaml, yamlString, type RunnerTarget } from "../../../plugins/contextualizers/ansible/inventory.ts";
 import { RUN_PREFIX, claimRunFolder, sweepAbandonedRuns } from "../../../plugins/contextualizers/ansible/leftovers.ts";
@@ -341,5 +342,15 @@ test("sweepAbandonedRuns: a dead server's run folder goes, with what still runs 
     assert.deepEqual((await readdir(root)).sort(), [`${RUN_PREFIX}live`]);
   } finally {
     if (straggler.exitCode === null && straggler.signalCode === null) straggler.kill("SIGKILL");
+  }
+});
+
+test("ed25519KeyPair: every pair loads in OpenSSH (ssh2 alone makes about one bad pair in fifty)", async () => {
+  const keyFile = join(dir, "key");
+  for (let i = 0; i < 150; i++) {
+    const pair = ed25519KeyPair("test");
+    await writeFile(keyFile, `${pair.private.trimEnd()}\n`, { mode: 0o600 });
+    const { stdout } = await promisify(execFile)("ssh-keygen", ["-y", "-f", keyFile]);
+    assert.equal(stdout.trim().split(" ").slice(0, 2).join(" "), pair.public.split(" ").slice(0, 2).join(" "));
   }
 });
