@@ -62,6 +62,8 @@ export interface ContextRun {
   vmList: readonly unknown[] | null;
   /** Resolves once its flow has ended, cancelled or not (its playbooks stopped). */
   settled: Promise<void>;
+  /** When its time limit runs out (epoch ms); a contextualization that joins it restarts it. */
+  deadline: number;
 }
 
 /**
@@ -81,14 +83,16 @@ export function startContextualization(host: ContextHost, infrastructure: Infras
   infrastructure.configured = null;
   infrastructure.contMsg = enabled ? "" : DISABLED_HEADER;
   const contextualized = enabled ? vms.filter((vm) => !skipEmptyConfigure(radl, infrastructure, vm)) : vms;
+  const deadline = Date.now() + (radl.contextualize.maxTime || host.settings.maxTime) * 1000;
   if (enabled && previous?.running && previous.enabled && !previous.configuring) {
     previous.vms = contextualized;
     previous.vmList = vmList;
+    previous.deadline = deadline;
     host.persist(infrastructure);
     return previous;
   }
   previous?.controller.abort();
-  const current: ContextRun = { controller: new AbortController(), enabled, running: true, configuring: false, vms: contextualized, vmList, settled: Promise.resolve() };
+  const current: ContextRun = { controller: new AbortController(), enabled, running: true, configuring: false, vms: contextualized, vmList, settled: Promise.resolve(), deadline };
   const { signal } = current.controller;
   // The cancelled run may still be stopping its playbooks on the same machines.
   const previousSettled = previous?.settled ?? Promise.resolve();
@@ -96,8 +100,7 @@ export function startContextualization(host: ContextHost, infrastructure: Infras
     for (const vm of vms) infrastructure.sendVm(vm.imId, { type: "CONTEXT_FINISHED", ok: true });
     current.settled = run(host, infrastructure, current, () => waitForIps(host, infrastructure, signal));
   } else {
-    const maxTime = radl.contextualize.maxTime || host.settings.maxTime;
-    current.settled = run(host, infrastructure, current, () => withTimeLimit(maxTime, signal, infrastructure, async (phase) => {
+    current.settled = run(host, infrastructure, current, () => withTimeLimit(current, signal, infrastructure, async (phase) => {
       await previousSettled;
       await configureAll(host, infrastructure, current, phase);
     }));
@@ -170,12 +173,15 @@ export function localTimestamp(date: Date): string {
 const PHASE_STOP_LIMIT_MS = 30_000;
 
 /**
- * Runs `phase` for at most `seconds`; when time runs out (or the run is cancelled) its signal
- * stops what it is doing, and this returns once it has stopped.
+ * Runs `phase` until `limit.deadline` (which may move); when time runs out (or the run is
+ * cancelled) its signal stops what it is doing, and this returns once it has stopped.
  */
-async function withTimeLimit(seconds: number, signal: AbortSignal, infrastructure: Infrastructure, phase: (signal: AbortSignal) => Promise<void>): Promise<void> {
+async function withTimeLimit(limit: { deadline: number }, signal: AbortSignal, infrastructure: Infrastructure, phase: (signal: AbortSignal) => Promise<void>): Promise<void> {
   const timer = new AbortController();
-  const expired = sleep(seconds * 1000, "expired" as const, { signal: AbortSignal.any([signal, timer.signal]) }).catch(() => "cancelled" as const);
+  const expired = (async () => {
+    while (Date.now() < limit.deadline) await sleep(limit.deadline - Date.now(), undefined, { signal: AbortSignal.any([signal, timer.signal]) });
+    return "expired" as const;
+  })().catch(() => "cancelled" as const);
   const running = phase(AbortSignal.any([signal, timer.signal]));
   let outcome: "done" | "expired" | "cancelled";
   try {

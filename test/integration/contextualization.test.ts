@@ -133,6 +133,24 @@ test("contextualize 1 (…) with a longer SSH wait: `ERROR: Max contextualizatio
   }
 });
 
+test("a contextualization that joins a run still waiting for its master restarts its time limit (§5.7.2)", { timeout: 30_000 }, async () => {
+  const slowSsh = await startMockServer({ im: { WAIT_SSH_ACCCESS_TIMEOUT: 30 } });
+  try {
+    const radl = `${PUBLIC}\n${node("publica")}\n${CONFIGURE_NODE}\ndeploy node 1\ncontextualize 3 ( system node configure node step 1 )`;
+    const inf = await slowSsh.ok<string>("CreateInfrastructure", radl, DUMMY);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const joined = Date.now();
+    assert.equal(await slowSsh.ok("Reconfigure", inf, "", DUMMY), "");
+    await pollUntil(() => state(slowSsh, inf), allVms("unconfigured"), 10_000, "the VM unconfigured");
+    const [expired] = inOrder(logLines(await contMsg(slowSsh, inf)), [MAX_TIME]);
+    // 3 s from the Reconfigure, not from the create (the log's times have millisecond precision).
+    assert.ok(expired - joined >= 2900, `the limit ran out ${expired - joined} ms after the Reconfigure`);
+    await slowSsh.ok("DestroyInfrastructure", inf, DUMMY);
+  } finally {
+    await slowSsh.close();
+  }
+});
+
 test("every system with an empty configure: contextualization is disabled", async () => {
   const radl = `${PUBLIC}\n${node("publica")}\nsystem front (net_interface.0.connection = 'publica')\nconfigure node ()\nconfigure front ()\ndeploy node 1\ndeploy front 1`;
   const inf = await im.ok<string>("CreateInfrastructure", radl, DUMMY);
