@@ -1,6 +1,6 @@
 import { parseAllDocuments, stringify } from "yaml";
 import type { ConnectionInfo, ProviderVm } from "./provider.ts";
-import { ContextualizeItem, Radl, radlToSimple, type System } from "./radl/index.ts";
+import { ContextualizeItem, Radl, radlToSimple, type Network, type System } from "./radl/index.ts";
 
 // The contextualization plan of IM (behaviour §5.7.2): which tasks run on which VM at which
 // step, the variables playbooks see, and the playbooks the runtime generates. Pure: the
@@ -205,15 +205,40 @@ export function mainPlaybook(system: System, hosts: string): string {
 /** The SSH port a contextualizer uses unless a provider says otherwise. */
 export const SSH_PORT = 22;
 
+/** Where to reach a VM over SSH, from its description: an interface's address and network. */
+export interface SshAddress {
+  ip: string;
+  /** The network of the interface; undefined for an interface without one. */
+  network: Network | undefined;
+  public: boolean;
+}
+
+/**
+ * The address of the first interface on a public network that has one, else of the first
+ * other interface that has one (IM's public IP first); undefined when no interface has one.
+ */
+export function sshAddress(radl: Radl): SshAddress | undefined {
+  const system = radl.systems[0];
+  if (!system) return undefined;
+  const ids = system.getNetworkIds();
+  const interfaces = Math.max(ids.length, system.getNumNetworkInterfaces());
+  for (const wantPublic of [true, false]) {
+    for (let i = 0; i < interfaces; i++) {
+      const ip = system.getInterfaceIp(i);
+      const network = ids[i] === undefined ? undefined : radl.getNetwork(ids[i]);
+      if (ip && (network?.isPublic() ?? false) === wantPublic) return { ip, network, public: wantPublic };
+    }
+  }
+  return undefined;
+}
+
 /**
  * How to log into a VM from its description: its public address first, else its private one,
  * with its current credentials; null without an address or a username.
  */
 export function defaultConnectionInfo(vm: ProviderVm): ConnectionInfo | null {
-  const system = vm.info.systems[0];
-  if (!system) return null;
-  const host = vm.info.getIp(system.name, true) ?? vm.info.getIp(system.name, false) ?? system.getInterfaceIp(0);
-  const { username, password, privateKey } = system.getCredentials();
-  if (!host || !username) return null;
-  return { host, port: SSH_PORT, username, ...(password && { password }), ...(privateKey && { privateKey }) };
+  const address = sshAddress(vm.info);
+  const { username, password, privateKey } = vm.info.systems[0]?.getCredentials() ?? {};
+  if (!address || !username) return null;
+  return { host: address.ip, port: SSH_PORT, username, ...(password && { password }), ...(privateKey && { privateKey }) };
 }

@@ -2,6 +2,7 @@
 // im_client's `ssh`/`sshvm` do: the public IP first (else the private one, through VM 0 when
 // that one is public), the port that a public network maps to 22, and the VM's credentials.
 // Pure: writing the private key to a file and running ssh are the command line's job.
+import { SSH_PORT, sshAddress } from "../../core/context-plan.ts";
 import { parseRadl, type Radl } from "../../core/radl/index.ts";
 
 export interface SshTarget {
@@ -24,15 +25,7 @@ export function sshTarget(vmInfo: string, vmId: string): SshTarget {
   }
   const system = radl.systems[0];
   if (!system) throw new Error(`the description of VM ${vmId} has no system`);
-  const ids = system.getNetworkIds();
-  let chosen: { ip: string; index: number; public: boolean } | undefined;
-  for (const wantPublic of [true, false]) {
-    for (let i = 0; i < Math.max(ids.length, system.getNumNetworkInterfaces()) && !chosen; i++) {
-      const ip = system.getInterfaceIp(i);
-      const network = ids[i] === undefined ? undefined : radl.getNetwork(ids[i]);
-      if (ip && (network?.isPublic() ?? false) === wantPublic) chosen = { ip, index: i, public: wantPublic };
-    }
-  }
+  const chosen = sshAddress(radl);
   if (!chosen) {
     const state = system.getValue("state");
     throw new Error(`VM ${vmId} has no IP address yet${typeof state === "string" ? ` (state: ${state})` : ""}`);
@@ -40,10 +33,9 @@ export function sshTarget(vmInfo: string, vmId: string): SshTarget {
   const credentials = system.getCredentials();
   if (!credentials.username) throw new Error(`VM ${vmId} reports no user name (disk.0.os.credentials.username)`);
   if (!credentials.password && !credentials.privateKey) throw new Error(`VM ${vmId} reports neither a password nor a private key`);
-  let port = 22;
+  let port = SSH_PORT;
   if (chosen.public) {
-    const network = radl.getNetwork(ids[chosen.index]);
-    const mapped = network?.getOutports()?.find((o) => !o.range && o.localPort === 22 && o.protocol === "tcp");
+    const mapped = chosen.network?.getOutports()?.find((o) => !o.range && o.localPort === SSH_PORT && o.protocol === "tcp");
     if (mapped) port = mapped.remotePort;
   }
   return {
