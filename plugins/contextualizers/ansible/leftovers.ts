@@ -38,7 +38,7 @@ export async function sweepAbandonedRuns(root = tmpdir()): Promise<string[]> {
       continue; // being created, or not ours
     }
     if (startTime(owner.pid) === owner.started) continue;
-    for (const pid of processesMentioning(dir)) signalGroup(pid);
+    for (const pid of processesMentioning(dir)) killGroupOrProcess(pid);
     await stopConnectionMasters(owner.controlDir);
     await rm(owner.controlDir, { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
@@ -71,7 +71,8 @@ function processesMentioning(dir: string): number[] {
   return found;
 }
 
-function signalGroup(pid: number): void {
+/** Kills the process group `pid` leads, or the process alone when it leads none. */
+function killGroupOrProcess(pid: number): void {
   for (const target of [-pid, pid]) {
     try {
       process.kill(target, "SIGKILL");
