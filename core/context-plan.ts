@@ -57,7 +57,11 @@ export function planTasks(radl: Radl, vms: readonly PlanVm[], vmList: readonly u
 /** The tasks grouped by step, steps ascending. */
 export function tasksByStep(tasks: readonly PlannedTask[]): PlannedTask[][] {
   const steps = new Map<number, PlannedTask[]>();
-  for (const task of tasks) steps.set(task.step, [...(steps.get(task.step) ?? []), task]);
+  for (const task of tasks) {
+    const step = steps.get(task.step);
+    if (step) step.push(task);
+    else steps.set(task.step, [task]);
+  }
   return [...steps.keys()].sort((a, b) => a - b).map((step) => steps.get(step)!);
 }
 
