@@ -22,6 +22,24 @@ export interface ConformanceSuite {
 }
 
 /** A failed check; the message says what is wrong and what to change. */
+/**
+ * The session a suite's checks share (a test cloud, a plugin loaded against it): opened by the
+ * first check that runs, closed with the suite.
+ */
+export function sharedSession<S extends { close(): Promise<void> }>(open: () => Promise<S>): {
+  check(id: string, name: string, run: (session: S) => Promise<void>): ConformanceCheck;
+  close(): Promise<void>;
+} {
+  let opened: Promise<S> | undefined;
+  return {
+    check: (id, name, run) => ({ id, name, run: async () => run(await (opened ??= open())) }),
+    close: async () => {
+      const session = await opened?.catch(() => undefined);
+      await session?.close();
+    },
+  };
+}
+
 export class ConformanceFailure extends Error {
   constructor(message: string) {
     super(message);

@@ -5,8 +5,8 @@ import { createLogger } from "../logger.ts";
 import { resolveContextualizer, type PluginSpec } from "../plugins.ts";
 import { ProviderPool } from "../workers/pool.ts";
 import {
-  ConformanceFailure, describeError, expect, requireHook, within,
-  type ConformanceCheck, type ConformanceSuite, type Hook,
+  ConformanceFailure, describeError, expect, requireHook, sharedSession, within,
+  type ConformanceSuite, type Hook,
 } from "./checks.ts";
 import { loadAsServer, manifestChecks } from "./manifest-checks.ts";
 
@@ -57,9 +57,7 @@ const STOP_GRACE_MS = 3_000;
 /** The contextualizer kit's checks for one plugin; register them with registerConformance(). */
 export function contextualizerConformance(fixture: ContextualizerFixture): ConformanceSuite {
   const baseDir = fixture.baseDir ?? process.cwd();
-  let opened: Promise<Session> | undefined;
-  const session = () => (opened ??= Session.open(fixture, baseDir));
-  const check = (id: string, name: string, run: (s: Session) => Promise<void>): ConformanceCheck => ({ id, name, run: async () => run(await session()) });
+  const { check, close } = sharedSession(() => Session.open(fixture, baseDir));
   return {
     name: `contextualizer conformance: ${fixture.module}`,
     checks: [
@@ -77,10 +75,7 @@ export function contextualizerConformance(fixture: ContextualizerFixture): Confo
       check("credentials/change", "changeCredentials() changes the login: the new password logs in", checkChangeCredentials),
       check("pool/access-and-cancel", "in the worker pool: waitForAccess() logs in, and a cancelled call stops", checkPool),
     ],
-    close: async () => {
-      const s = await opened?.catch(() => undefined);
-      await s?.close();
-    },
+    close,
   };
 }
 

@@ -15,8 +15,8 @@ import { withOnlySystem } from "../service/deployment.ts";
 import { ProviderPool } from "../workers/pool.ts";
 import { singleSystemText, type ProviderOp, type ProviderOps, type VmJson } from "../workers/provider-calls.ts";
 import {
-  CheckSkipped, ConformanceFailure, describeError, expect, requireHook, within,
-  type ConformanceCheck, type ConformanceSuite, type Hook, type NotApplicable,
+  CheckSkipped, ConformanceFailure, describeError, expect, requireHook, sharedSession, within,
+  type ConformanceSuite, type Hook, type NotApplicable,
 } from "./checks.ts";
 import { loadAsServer, manifestChecks } from "./manifest-checks.ts";
 
@@ -134,9 +134,7 @@ const POLL_MS = 50;
 export function providerConformance(fixture: ProviderFixture): ConformanceSuite {
   const baseDir = fixture.baseDir ?? process.cwd();
   const timeoutMs = fixture.callTimeoutMs ?? 10_000;
-  let opened: Promise<Session> | undefined;
-  const session = () => (opened ??= Session.open(fixture, baseDir, timeoutMs));
-  const check = (id: string, name: string, run: (s: Session) => Promise<void>): ConformanceCheck => ({ id, name, run: async () => run(await session()) });
+  const { check, close } = sharedSession(() => Session.open(fixture, baseDir, timeoutMs));
 
   return {
     name: `provider conformance: ${fixture.module}`,
@@ -158,10 +156,7 @@ export function providerConformance(fixture: ProviderFixture): ConformanceSuite 
       check("pool/restart-mid-launch", "a worker pool restarted in the middle of a launch: the same key launches no second VM", checkRestartMidLaunch),
       { id: "live/lifecycle", name: `live: one tagged VM through its life on a real cloud (${LIVE_AUTH_ENV})`, run: () => checkLive(fixture, baseDir) },
     ],
-    close: async () => {
-      const s = await opened?.catch(() => undefined);
-      await s?.close();
-    },
+    close,
   };
 }
 
