@@ -206,12 +206,13 @@ export function mainPlaybook(system: System, hosts: string): string {
   return stringify([{ hosts, become: true, gather_facts: packageApplications(system).length > 0, tasks }]);
 }
 
-/** The SSH port a contextualizer uses unless a provider says otherwise. */
+/** The SSH port a contextualizer uses unless a provider or the network's outports say otherwise. */
 export const SSH_PORT = 22;
 
 /** Where to reach a VM over SSH, from its description: an interface's address and network. */
 export interface SshAddress {
   ip: string;
+  port: number;
   /** The network of the interface; undefined for an interface without one. */
   network: Network | undefined;
   public: boolean;
@@ -220,6 +221,8 @@ export interface SshAddress {
 /**
  * The address of the first interface on a public network that has one, else of the first
  * other interface that has one (IM's public IP first); undefined when no interface has one.
+ * On a public network, an outport that maps a port to 22/tcp (`2222-22`) is where SSH listens,
+ * as IM's getSSHPort says.
  */
 export function sshAddress(radl: Radl): SshAddress | undefined {
   const system = radl.systems[0];
@@ -230,10 +233,15 @@ export function sshAddress(radl: Radl): SshAddress | undefined {
     for (let i = 0; i < interfaces; i++) {
       const ip = system.getInterfaceIp(i);
       const network = ids[i] === undefined ? undefined : radl.getNetwork(ids[i]);
-      if (ip && (network?.isPublic() ?? false) === wantPublic) return { ip, network, public: wantPublic };
+      if (ip && (network?.isPublic() ?? false) === wantPublic) return { ip, port: wantPublic ? publicSshPort(network) : SSH_PORT, network, public: wantPublic };
     }
   }
   return undefined;
+}
+
+function publicSshPort(network: Network | undefined): number {
+  const mapped = network?.getOutports()?.find((o) => !o.range && o.localPort === SSH_PORT && o.protocol === "tcp");
+  return mapped?.remotePort ?? SSH_PORT;
 }
 
 /**
@@ -244,5 +252,5 @@ export function defaultConnectionInfo(vm: ProviderVm): ConnectionInfo | null {
   const address = sshAddress(vm.info);
   const { username, password, privateKey } = vm.info.systems[0]?.getCredentials() ?? {};
   if (!address || !username) return null;
-  return { host: address.ip, port: SSH_PORT, username, ...(password && { password }), ...(privateKey && { privateKey }) };
+  return { host: address.ip, port: address.port, username, ...(password && { password }), ...(privateKey && { privateKey }) };
 }

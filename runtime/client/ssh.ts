@@ -2,7 +2,7 @@
 // im_client's `ssh`/`sshvm` do: the public IP first (else the private one, through VM 0 when
 // that one is public), the port that a public network maps to 22, and the VM's credentials.
 // Pure: writing the private key to a file and running ssh are the command line's job.
-import { SSH_PORT, sshAddress } from "../../core/context-plan.ts";
+import { sshAddress } from "../../core/context-plan.ts";
 import { parseRadl, type Radl } from "../../core/radl/index.ts";
 
 export interface SshTarget {
@@ -33,14 +33,9 @@ export function sshTarget(vmInfo: string, vmId: string): SshTarget {
   const credentials = system.getCredentials();
   if (!credentials.username) throw new Error(`VM ${vmId} reports no user name (disk.0.os.credentials.username)`);
   if (!credentials.password && !credentials.privateKey) throw new Error(`VM ${vmId} reports neither a password nor a private key`);
-  let port = SSH_PORT;
-  if (chosen.public) {
-    const mapped = chosen.network?.getOutports()?.find((o) => !o.range && o.localPort === SSH_PORT && o.protocol === "tcp");
-    if (mapped) port = mapped.remotePort;
-  }
   return {
     host: chosen.ip,
-    port,
+    port: chosen.port,
     username: credentials.username,
     public: chosen.public,
     ...(credentials.password ? { password: credentials.password } : {}),

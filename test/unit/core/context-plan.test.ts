@@ -162,3 +162,14 @@ system s (net_interface.0.connection = 'priv' and net_interface.0.ip = '10.1.0.5
   info.systems[0].delValue("disk.0.os.credentials.username");
   assert.equal(defaultConnectionInfo(providerVm(info)), null, "no username, no login");
 });
+
+test("default connection: a public network's outport to 22/tcp is the SSH port; a private address keeps 22", () => {
+  const info = parseRadlText(`network pub (outbound = 'yes' and outports = '8080-80,2222-22,3000:3010/tcp')
+network priv (outports = '2200-22')
+system s (net_interface.0.connection = 'pub' and net_interface.0.ip = '192.0.2.5' and net_interface.1.connection = 'priv' and net_interface.1.ip = '10.1.0.5'
+  and disk.0.os.credentials.username = 'root' and disk.0.os.credentials.password = 'pw')`);
+  const providerVm = (radl: Radl): ProviderVm => ({ infrastructureId: "i", imId: 0, providerId: "p", info: radl, state: "running" });
+  assert.deepEqual(defaultConnectionInfo(providerVm(info)), { host: "192.0.2.5", port: 2222, username: "root", password: "pw" });
+  info.systems[0].delValue("net_interface.0.ip");
+  assert.deepEqual(defaultConnectionInfo(providerVm(info)), { host: "10.1.0.5", port: 22, username: "root", password: "pw" });
+});
