@@ -226,6 +226,19 @@ async function waitForIps(host: ContextHost, infrastructure: Infrastructure, sig
     () => infrastructure.liveVms().every((vm) => NO_IP_NEEDED.has(infrastructure.vmState(vm.imId)) || hasIp(vm)), "");
 }
 
+/** Whether a VM attached to a public network lacks its public IP still. */
+function missesPublicIp(vm: Vm): boolean {
+  const system = vmSystem(vm);
+  const onPublicNetwork = system.getNetworkIds().some((id) => vm.info.getNetwork(id)?.isPublic());
+  return onPublicNetwork && vm.info.getIp(system.name, true) === undefined;
+}
+
+/** Every VM that is up and attached to a public network has its public IP (wait all VM IPs, §5.7.3). */
+async function waitForPublicIps(host: ContextHost, infrastructure: Infrastructure, signal: AbortSignal): Promise<void> {
+  await waitUntil(host, infrastructure, signal, host.settings.waitPublicIp,
+    () => infrastructure.liveVms().every((vm) => NO_IP_NEEDED.has(infrastructure.vmState(vm.imId)) || !missesPublicIp(vm)), "");
+}
+
 async function configureAll(host: ContextHost, infrastructure: Infrastructure, current: ContextRun, signal: AbortSignal): Promise<void> {
   await waitForIps(host, infrastructure, signal);
   log(infrastructure, "Select master VM");
@@ -254,6 +267,7 @@ async function configureAll(host: ContextHost, infrastructure: Infrastructure, c
   if (!access.ok) throw new ContextFailure(`${SSH_WAIT_ERROR}${access.message}`);
   const changed = await plan.applyNewCredentials(master, plan.node(master, masterConnection));
   if (!changed.ok) throw new ContextFailure(`Contextualization Error: Error changing the credentials of the master VM: ${changed.error}`);
+  await waitForPublicIps(host, infrastructure, signal);
   await plan.run(current.vms, current.vmList);
 }
 

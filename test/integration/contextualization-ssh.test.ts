@@ -22,6 +22,7 @@ const PLUGINS = [
 const AUTH = [{ type: "InfrastructureManager", username: "u", password: "p" }, { id: "hosts", type: "DeployedNode" }];
 const PASSWORD = "first-pw";
 const SSH_WAIT_S = 8;
+const PUBLIC_IP_WAIT_S = 2;
 
 type State = { state: string; vm_states: Record<string, string> };
 
@@ -46,7 +47,7 @@ before(async () => {
     await lab.addHost({ name: "node2", privateNet: true, password: PASSWORD }),
   ];
   // The lab registers its public network with the network guard before the server's threads start.
-  im = await startTestServer({ config: { plugins: PLUGINS, store: "memory" }, im: { WAIT_SSH_ACCCESS_TIMEOUT: SSH_WAIT_S } });
+  im = await startTestServer({ config: { plugins: PLUGINS, store: "memory" }, im: { WAIT_SSH_ACCCESS_TIMEOUT: SSH_WAIT_S, WAIT_PUBLIC_IP_TIMEOUT: PUBLIC_IP_WAIT_S } });
   client = rpcClient(im.url);
 });
 after(async () => {
@@ -229,6 +230,24 @@ test("wrong credentials give the reference's credentials error", { timeout: 120_
   const { id, final, log } = await oneHost(host, "---\n- tasks: []", { password: "not-the-password" });
   assert.deepEqual(final, { state: "unconfigured", vm_states: { 0: "unconfigured" } });
   assert.ok(log.includes(`: Contextualization Error: Error Waiting the Master VM to have the SSH active: Error connecting with ip: ${host.publicIp} incorrect credentials.\n`), log);
+  await ok("DestroyInfrastructure", id, AUTH);
+  await host.stop();
+});
+
+test("a VM on a public network that never gets its public IP stops the plan after WAIT_PUBLIC_IP_TIMEOUT: nothing runs, every VM unconfigured", { timeout: 120_000 }, async () => {
+  const host = await lab.addHost({ name: "front-ip", publicNet: true, privateNet: true, password: PASSWORD });
+  const recipe = "---\n- tasks:\n  - shell: echo run >> /root/runs";
+  // The worker node has an address on the private network only, though it asks for the public one too.
+  const worker = `system wn (net_interface.0.connection = 'privada' and net_interface.0.ip = '${nodes[0].privateIp}' and net_interface.1.connection = 'publica' and ${credentials(nodes[0], PASSWORD)})`;
+  const radl = `${NETWORKS}\n${publicSystem("front", host)}\n${worker}\n${configure("front", recipe)}\n${configure("wn", recipe)}\ndeploy front 1\ndeploy wn 1`;
+  const started = Date.now();
+  const id = await ok<string>("CreateInfrastructure", radl, AUTH);
+  const final = await settled(id);
+  const log = await ok<string>("GetInfrastructureContMsg", id, AUTH);
+  assert.deepEqual(final, { state: "unconfigured", vm_states: { 0: "unconfigured", 1: "unconfigured" } }, log);
+  assert.ok(log.includes(": Wait master VM to have the SSH active.\n"), log);
+  assert.ok(Date.now() - started >= PUBLIC_IP_WAIT_S * 1000, "the public IP was waited for");
+  assert.equal(await host.exec(["test", "-e", "/root/runs"]).then((result) => result.code), 1, "no recipe ran on the master");
   await ok("DestroyInfrastructure", id, AUTH);
   await host.stop();
 });
