@@ -244,6 +244,34 @@ function publicSshPort(network: Network | undefined): number {
   return mapped?.remotePort ?? SSH_PORT;
 }
 
+/** A network's SSH jump host; without a user name in `proxy_host` the login is the server's own user's. */
+export type ProxyHost = Omit<ConnectionInfo, "username" | "proxy"> & { username?: string };
+
+/**
+ * The jump host of the first network of the VM's system that names one:
+ * `proxy_host = '[user[:password]@]host[:port]'`, with `proxy_key` as its private key.
+ */
+export function proxyHost(radl: Radl): ProxyHost | undefined {
+  for (const id of radl.systems[0]?.getNetworkIds() ?? []) {
+    const network = radl.getNetwork(id);
+    const value = network?.getValue("proxy_host");
+    if (typeof value !== "string" || value === "") continue;
+    const key = network!.getValue("proxy_key");
+    const at = value.lastIndexOf("@");
+    const login = at < 0 ? "" : value.slice(0, at);
+    const address = /^(.*):(\d+)$/.exec(value.slice(at + 1));
+    const colon = login.indexOf(":");
+    return {
+      host: address ? address[1] : value.slice(at + 1),
+      port: address ? Number(address[2]) : SSH_PORT,
+      ...(login && { username: colon < 0 ? login : login.slice(0, colon) }),
+      ...(colon >= 0 && { password: login.slice(colon + 1) }),
+      ...(typeof key === "string" && key && { privateKey: key }),
+    };
+  }
+  return undefined;
+}
+
 /**
  * How to log into a VM from its description: its public address first, else its private one,
  * with its current credentials; null without an address or a username.

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { AuthFileError, type AuthCredential } from "../../core/auth-file.ts";
 import { checkRadl, parseRadl, RadlError } from "../../core/radl/index.ts";
+import type { ProxyHost } from "../../core/context-plan.ts";
 import { expandPath, readAuthText } from "../client/auth-file.ts";
 import { ImCallError, ImClient, RpcFault, TransportError } from "../client/im-client.ts";
 import { shellJoin, sshCommand, sshTarget, usesPassword, type SshTarget } from "../client/ssh.ts";
@@ -656,10 +657,11 @@ async function sshRun(c: Context): Promise<number> {
   const [inf, vm = "0"] = c.args;
   const auth = await c.auth();
   let target: SshTarget;
-  let jump: SshTarget | undefined;
+  let jump: ProxyHost | undefined;
   try {
     target = sshTarget(await c.call<string>("GetVMInfo", inf, vm, auth), vm);
-    if (!target.public && vm !== "0") {
+    jump = target.proxy;
+    if (!jump && !target.public && vm !== "0") {
       // Like im_client: a VM without a public IP is reached through VM 0 when that one has one.
       const front = await c.call<string>("GetVMInfo", inf, "0", auth).then((info) => sshTarget(info, "0")).catch(() => undefined);
       if (front?.public) jump = front;
@@ -678,10 +680,11 @@ async function sshRun(c: Context): Promise<number> {
     return file;
   };
   const keyFile = target.privateKey ? writeKey(target.privateKey, `vm-${vm}`) : undefined;
-  const jumpKey = jump?.privateKey ? writeKey(jump.privateKey, "vm-0") : undefined;
+  const jumpKey = jump?.privateKey ? writeKey(jump.privateKey, target.proxy ? "proxy" : "vm-0") : undefined;
   const argv = sshCommand(target, { keyFile, jump: jump ? { target: jump, keyFile: jumpKey } : undefined, remoteCommand: c.rest });
   const password = usesPassword(target, keyFile) ? target.password : undefined;
-  if (jump) c.io.stderr(`VM ${vm} has no public IP: going through VM 0 (${jump.host}).\n`);
+  if (target.proxy) c.io.stderr(`VM ${vm} is reached through the proxy host of its network (${target.proxy.host}).\n`);
+  else if (jump) c.io.stderr(`VM ${vm} has no public IP: going through VM 0 (${jump.host}).\n`);
   if (c.opts.print) {
     const line = (password !== undefined ? `SSHPASS=${shellJoin([password])} ` : "") + shellJoin(argv);
     c.emit({ command: argv, ...(password !== undefined ? { env: { SSHPASS: password } } : {}), keyFiles }, line);

@@ -1,8 +1,9 @@
 // From a VM's description (GetVMInfo) to the ssh command that opens a session on it, as
 // im_client's `ssh`/`sshvm` do: the public IP first (else the private one, through VM 0 when
-// that one is public), the port that a public network maps to 22, and the VM's credentials.
+// that one is public), through the `proxy_host` of its network when it names one, the port that
+// a public network maps to 22, and the VM's credentials.
 // Pure: writing the private key to a file and running ssh are the command line's job.
-import { sshAddress } from "../../core/context-plan.ts";
+import { proxyHost, sshAddress, type ProxyHost } from "../../core/context-plan.ts";
 import { parseRadl, type Radl } from "../../core/radl/index.ts";
 
 export interface SshTarget {
@@ -13,6 +14,8 @@ export interface SshTarget {
   privateKey?: string;
   /** Whether `host` is on a public network. */
   public: boolean;
+  /** The jump host its network names (`proxy_host`). */
+  proxy?: ProxyHost;
 }
 
 /** The address and credentials of the VM described by `vmInfo` (RADL text or RADL-JSON). */
@@ -33,11 +36,13 @@ export function sshTarget(vmInfo: string, vmId: string): SshTarget {
   const credentials = system.getCredentials();
   if (!credentials.username) throw new Error(`VM ${vmId} reports no user name (disk.0.os.credentials.username)`);
   if (!credentials.password && !credentials.privateKey) throw new Error(`VM ${vmId} reports neither a password nor a private key`);
+  const proxy = proxyHost(radl);
   return {
     host: chosen.ip,
     port: chosen.port,
     username: credentials.username,
     public: chosen.public,
+    ...(proxy ? { proxy } : {}),
     ...(credentials.password ? { password: credentials.password } : {}),
     ...(credentials.privateKey ? { privateKey: credentials.privateKey } : {}),
   };
@@ -48,8 +53,8 @@ const NO_HOST_CHECKS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsF
 export interface SshCommandOptions {
   /** Where the target's private key was written (when it has one). */
   keyFile?: string;
-  /** Reach the target through this host (VM 0 when the target has no public IP). */
-  jump?: { target: SshTarget; keyFile?: string };
+  /** Reach the target through this host (its proxy host, or VM 0 when the target has no public IP). */
+  jump?: { target: ProxyHost; keyFile?: string };
   /** Run this on the VM instead of opening a shell. */
   remoteCommand?: string[];
 }
@@ -69,14 +74,15 @@ export function sshCommand(target: SshTarget, options: SshCommandOptions = {}): 
 }
 
 /** Whether the session logs in with the password (no key). */
-export function usesPassword(target: SshTarget, keyFile?: string): boolean {
+export function usesPassword(target: ProxyHost, keyFile?: string): boolean {
   return !keyFile && target.password !== undefined;
 }
 
-function proxyCommand(jump: SshTarget, keyFile?: string): string {
+function proxyCommand(jump: ProxyHost, keyFile?: string): string {
   const parts = ["ssh", "-W", "%h:%p", "-p", String(jump.port)];
   if (keyFile) parts.push("-i", shellQuote(keyFile));
-  parts.push(...NO_HOST_CHECKS, `${jump.username}@${jump.host}`);
+  // Without a user name, ssh logs in as the local user, as the reference's client does.
+  parts.push(...NO_HOST_CHECKS, jump.username ? `${jump.username}@${jump.host}` : jump.host);
   const ssh = parts.join(" ");
   return usesPassword(jump, keyFile) ? `sshpass -p ${shellQuote(jump.password!)} ${ssh}` : ssh;
 }

@@ -1,6 +1,7 @@
+import { userInfo } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  infrastructureVariables, mainPlaybook, nodeVariables, packageApplications, parseRadlText, planTasks, recipePlaybook, tasksByStep,
+  infrastructureVariables, mainPlaybook, nodeVariables, packageApplications, parseRadlText, planTasks, proxyHost, recipePlaybook, tasksByStep,
   type AccessResult, type ConnectionInfo, type ContextNode, type InventoryVm, type NameDefaults, type PlannedTask, type PlaybookResults, type Radl, type System, type TaskResult,
 } from "../../core/index.ts";
 import type { ContextOp, ContextOps } from "../workers/context-calls.ts";
@@ -253,7 +254,7 @@ async function configureAll(host: ContextHost, infrastructure: Infrastructure, c
     return state === "failed" ? "give up" : state === "running";
   }, "Contextualization Error: Error Waiting the Master VM to boot");
   log(infrastructure, "Wait master VM to have the SSH active.");
-  const masterConnection = await host.connection(infrastructure, master);
+  const masterConnection = await connectionOf(host, infrastructure, master);
   const contextualizer = host.contextualizer;
   if (!contextualizer || !masterConnection) {
     // Nothing may be dialed: the wait runs its course.
@@ -269,6 +270,17 @@ async function configureAll(host: ContextHost, infrastructure: Infrastructure, c
   if (!changed.ok) throw new ContextFailure(`Contextualization Error: Error changing the credentials of the master VM: ${changed.error}`);
   await waitForPublicIps(host, infrastructure, signal);
   await plan.run(current.vms, current.vmList);
+}
+
+/**
+ * How to log into `vm`: as its provider says, through the `proxy_host` of its network when it
+ * names one (§5.7.5) and the provider gave no proxy of its own.
+ */
+async function connectionOf(host: ContextHost, infrastructure: Infrastructure, vm: Vm): Promise<ConnectionInfo | null> {
+  const connection = await host.connection(infrastructure, vm);
+  const proxy = connection && !connection.proxy ? proxyHost(vm.info) : undefined;
+  if (!connection || !proxy) return connection;
+  return { ...connection, proxy: { ...proxy, username: proxy.username ?? userInfo().username } };
 }
 
 const SSH_WAIT_ERROR = "Contextualization Error: Error Waiting the Master VM to have the SSH active: ";
@@ -319,21 +331,21 @@ class ContextPlan {
     vmSystem(vm).updateNewCredentials();
     this.host.persist(this.infrastructure);
     // Later tasks log in with the new credentials.
-    const connection = await this.host.connection(this.infrastructure, vm);
+    const connection = await connectionOf(this.host, this.infrastructure, vm);
     if (connection && this.nodes.has(vm.imId)) this.nodes.set(vm.imId, { ...node, connection: { ...connection, proxy: node.connection.proxy } });
     return result;
   }
 
   async run(vms: Vm[], vmList: readonly unknown[] | null): Promise<void> {
-    const masterConnection = (await this.host.connection(this.infrastructure, this.master))!;
+    const masterConnection = (await connectionOf(this.host, this.infrastructure, this.master))!;
     for (const vm of vms) {
-      const connection = vm === this.master ? masterConnection : await this.host.connection(this.infrastructure, vm).catch(() => null);
+      const connection = vm === this.master ? masterConnection : await connectionOf(this.host, this.infrastructure, vm).catch(() => null);
       if (!connection) {
         this.fail(vm, "Error launching the contextualization agent to configure the VM. Check the SSH connection.");
         continue;
       }
-      // A VM without a public address is reached through the master.
-      const proxied = vm !== this.master && !inventoryVm(vm).publicIp;
+      // A VM without a public address or a proxy host of its own is reached through the master.
+      const proxied = !connection.proxy && vm !== this.master && !inventoryVm(vm).publicIp;
       this.nodes.set(vm.imId, this.node(vm, proxied ? { ...connection, proxy: masterConnection } : connection));
     }
     const reachable = vms.filter((vm) => this.nodes.has(vm.imId));

@@ -252,6 +252,30 @@ test("a VM on a public network that never gets its public IP stops the plan afte
   await host.stop();
 });
 
+test("VMs on a network with a proxy_host are reached through it: none has a public address, all are configured", { timeout: 180_000 }, async () => {
+  const jump = await lab.addHost({ name: "jump", publicNet: true, privateNet: true, password: "jump-pw" });
+  const hidden = [await lab.addHost({ name: "hidden1", privateNet: true, password: PASSWORD }), await lab.addHost({ name: "hidden2", privateNet: true, password: PASSWORD })];
+  const recipe = "---\n- tasks:\n  - shell: echo {{ IM_NODE_NUM }} >> /root/proxied";
+  const radl = `network privada (proxy_host = 'root:jump-pw@${jump.publicIp}:22')
+${privateSystem("hidden", hidden[0])}
+${privateSystem("hidden_b", hidden[1])}
+${configure("hidden", recipe)}
+deploy hidden 1
+deploy hidden_b 1
+contextualize (
+  system hidden configure hidden
+  system hidden_b configure hidden
+)`;
+  const id = await ok<string>("CreateInfrastructure", radl, AUTH);
+  const final = await settled(id);
+  assert.deepEqual(final, { state: "configured", vm_states: { 0: "configured", 1: "configured" } }, await ok<string>("GetInfrastructureContMsg", id, AUTH));
+  assert.equal(await hidden[0].readFile("/root/proxied"), "0\n");
+  assert.equal(await hidden[1].readFile("/root/proxied"), "1\n");
+  assert.match(jump.log(), /Accepted password for root/, "the logins went through the proxy host");
+  await ok("DestroyInfrastructure", id, AUTH);
+  for (const host of [jump, ...hidden]) await host.stop();
+});
+
 test("a VM that already has its new password (a change cut short) is logged into with it, which becomes its password", { timeout: 120_000 }, async () => {
   const host = await lab.addHost({ name: "changed", publicNet: true, password: "Already-new-1" });
   const radl = `${NETWORKS}\n${publicSystem("solo", host, "stale-pw", "disk.0.os.credentials.new.password = 'Already-new-1'")}\n${configure("solo", "---\n- tasks: []")}\ndeploy solo 1`;

@@ -123,6 +123,18 @@ test("ssh: a VM with only a private IP, reached through a jump host", () => {
   assert.ok(argv.includes("-o") && argv.some((a) => a === "ProxyCommand=sshpass -p 'pass word' ssh -W %h:%p -p 2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ubuntu@8.8.8.8"), argv.join(" "));
 });
 
+test("ssh: a VM on a network with a proxy_host goes through it (its user, or the local one when it names none)", () => {
+  const info = (proxy: string) => `network privada (proxy_host = '${proxy}')
+system wn (net_interface.0.connection = 'privada' and net_interface.0.ip = '10.0.0.6' and disk.0.os.credentials.username = 'ubuntu' and disk.0.os.credentials.private_key = 'K')`;
+  const target = sshTarget(info("ops:jump pw@203.0.113.7:2200"), "1");
+  assert.deepEqual(target.proxy, { host: "203.0.113.7", port: 2200, username: "ops", password: "jump pw" });
+  const argv = sshCommand(target, { keyFile: "/tmp/k", jump: { target: target.proxy! } });
+  assert.ok(argv.includes("ProxyCommand=sshpass -p 'jump pw' ssh -W %h:%p -p 2200 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ops@203.0.113.7"), argv.join(" "));
+  const anonymous = sshTarget(info("bastion.example.org"), "1");
+  assert.ok(sshCommand(anonymous, { keyFile: "/tmp/k", jump: { target: anonymous.proxy! } })
+    .includes("ProxyCommand=ssh -W %h:%p -p 22 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null bastion.example.org"));
+});
+
 test("ssh: clear errors for a VM without IP or credentials", () => {
   assert.throws(() => sshTarget("system s ( state = 'pending' and disk.0.os.credentials.username = 'u' )", "3"), /^Error: VM 3 has no IP address yet \(state: pending\)$/);
   assert.throws(() => sshTarget("network p ( outbound = 'yes' )\nsystem s ( net_interface.0.connection = 'p' and net_interface.0.ip = '1.2.3.4' and disk.0.os.credentials.username = 'u' )", "0"), /neither a password nor a private key/);

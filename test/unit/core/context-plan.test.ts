@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parse } from "yaml";
 import {
-  contextItems, defaultConnectionInfo, hostName, infrastructureVariables, mainPlaybook, nodeVariables, parseRadlText, planTasks, recipePlaybook, tasksByStep,
+  contextItems, defaultConnectionInfo, hostName, proxyHost, infrastructureVariables, mainPlaybook, nodeVariables, parseRadlText, planTasks, recipePlaybook, tasksByStep,
   type InventoryVm, type ProviderVm, type Radl,
 } from "../../../core/index.ts";
 
@@ -172,4 +172,16 @@ system s (net_interface.0.connection = 'pub' and net_interface.0.ip = '192.0.2.5
   assert.deepEqual(defaultConnectionInfo(providerVm(info)), { host: "192.0.2.5", port: 2222, username: "root", password: "pw" });
   info.systems[0].delValue("net_interface.0.ip");
   assert.deepEqual(defaultConnectionInfo(providerVm(info)), { host: "10.1.0.5", port: 22, username: "root", password: "pw" });
+});
+
+test("proxy host: the first network of the VM that names one, `[user[:password]@]host[:port]` with proxy_key", () => {
+  const radl = (proxy: string, key = "") => parseRadlText(`network pub (outbound = 'yes')
+network priv (proxy_host = '${proxy}'${key ? ` and proxy_key = '${key}'` : ""})
+network other (proxy_host = 'second@198.51.100.9')
+system s (net_interface.0.connection = 'pub' and net_interface.1.connection = 'priv' and net_interface.2.connection = 'other')`);
+  assert.deepEqual(proxyHost(radl("ubuntu:s3cr:et@203.0.113.7:2222")), { host: "203.0.113.7", port: 2222, username: "ubuntu", password: "s3cr:et" });
+  assert.deepEqual(proxyHost(radl("ops@bastion.example.org", "KEY")), { host: "bastion.example.org", port: 22, username: "ops", privateKey: "KEY" });
+  assert.deepEqual(proxyHost(radl("user:p@ss@203.0.113.7")), { host: "203.0.113.7", port: 22, username: "user", password: "p@ss" }, "the host follows the last @");
+  assert.deepEqual(proxyHost(radl("203.0.113.7")), { host: "203.0.113.7", port: 22 });
+  assert.equal(proxyHost(parseRadlText("network priv ()\nsystem s (net_interface.0.connection = 'priv')")), undefined);
 });
