@@ -485,8 +485,8 @@ function inventoryVm(vm: Vm): InventoryVm {
 }
 
 /**
- * The master: an existing live master, else the first Linux VM with a public network (or a
- * proxy host) connected to the most VMs.
+ * The master: an existing live master, else the first VM with `disk.0.os.name = 'linux'` and a
+ * public network (or a proxy host) connected to the most VMs.
  */
 function selectMaster(radl: Radl, vms: Vm[], infrastructure: Infrastructure): Vm | undefined {
   const current = vms.find((vm) => vm.imId === infrastructure.vmMaster);
@@ -495,7 +495,7 @@ function selectMaster(radl: Radl, vms: Vm[], infrastructure: Infrastructure): Vm
   for (const vm of vms) {
     const system = vmSystem(vm);
     const os = system.getValue("disk.0.os.name");
-    if (os !== undefined && os !== "linux") continue;
+    if (typeof os !== "string" || os.toLowerCase() !== "linux") continue;
     const networks = system.getNetworkIds();
     const reachable = networks.some((id) => radl.getNetwork(id)?.isPublic() || radl.getNetwork(id)?.getValue("proxy_host") !== undefined);
     if (!reachable) continue;

@@ -34,7 +34,7 @@ before(async () => {
   await writeFile(join(dir, "add.radl"), "network publica\nsystem front\ndeploy front 1\n");
   await writeFile(join(dir, "alter.radl"), "system front ( cpu.count = 2 and memory.size = 1024m )\n");
   await writeFile(join(dir, "bad.radl"), "network publica (outbound = 'yes')\n\nsystem front (\n  cpu.count >= 1 andd\n)\n");
-  await writeFile(join(dir, "ssh-wait.radl"), "network p (outbound = 'yes')\nsystem s (net_interface.0.connection = 'p' and disk.0.image.url = 'mock0://x')\ndeploy s 1\n");
+  await writeFile(join(dir, "ssh-wait.radl"), "network p (outbound = 'yes')\nsystem s (net_interface.0.connection = 'p' and disk.0.os.name = 'linux' and disk.0.image.url = 'mock0://x')\ndeploy s 1\n");
   await writeFile(join(dir, "bad-auth.dat"), "type = InfrastructureManager; username = u; password = p\n\ntype = Dummy; host\n");
 });
 

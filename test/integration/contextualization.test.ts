@@ -41,7 +41,7 @@ const CONFIGURE_NODE = `configure node (
 )`;
 
 function node(network: string, extra = ""): string {
-  return `system node (cpu.count >= 1 and memory.size >= 512m and net_interface.0.connection = '${network}'${extra ? ` and ${extra}` : ""})`;
+  return `system node (cpu.count >= 1 and memory.size >= 512m and net_interface.0.connection = '${network}' and disk.0.os.name = 'linux'${extra ? ` and ${extra}` : ""})`;
 }
 
 /** The timestamped lines of an infrastructure log as [epoch ms, message]; any other line fails. */
@@ -112,6 +112,14 @@ test("only private networks: `No correct Master VM found` and the VMs are unconf
   const lines = logLines(await contMsg(im, inf, DUMMY, true));
   inOrder(lines, ["Select master VM", NO_MASTER]);
   assert.ok(!lines.some(([, m]) => m === "Wait master VM to boot"), "no master to wait for");
+  await im.ok("DestroyInfrastructure", inf, DUMMY);
+});
+
+test("only VMs with disk.0.os.name = 'linux' can be the master: without it, `No correct Master VM found`", { timeout: 30_000 }, async () => {
+  const inf = await im.ok<string>("CreateInfrastructure", `${PUBLIC}\nsystem node (net_interface.0.connection = 'publica')\n${CONFIGURE_NODE}\ndeploy node 1`, DUMMY);
+  const done = await pollUntil(() => state(im, inf), allVms("unconfigured"), 5_000, "the VM unconfigured");
+  assert.equal(done.state, "unconfigured");
+  inOrder(logLines(await contMsg(im, inf, DUMMY, true)), ["Select master VM", NO_MASTER]);
   await im.ok("DestroyInfrastructure", inf, DUMMY);
 });
 
