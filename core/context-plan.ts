@@ -35,6 +35,20 @@ export function contextItems(radl: Radl): ContextualizeItem[] {
 }
 
 /**
+ * The recipes of the configure that a contextualize item gives the RADL's system `with
+ * cloud_init` (IM §5.7.4): the user data a provider that boots VMs with cloud-init passes at
+ * launch. The last such item wins, as in the reference; undefined when there is none.
+ */
+export function cloudInitRecipes(radl: Radl): string | undefined {
+  const system = radl.systems[0];
+  let configure: string | undefined;
+  for (const item of radl.contextualize.items?.values() ?? []) {
+    if (item.system === system?.name && item.tool === "cloud_init") configure = item.configure;
+  }
+  return configure === undefined ? undefined : radl.getConfigure(configure)?.recipes ?? undefined;
+}
+
+/**
  * The tasks of every VM: `basic` at step 1, `main_<system>` at step 2, and each item of the
  * VM's system at 3 + its step. A non-empty `vmList` (Reconfigure) limits the configure items to
  * the VMs whose integer id it holds; ids given as strings never match, as in the reference.

@@ -13,7 +13,7 @@ export type {
   AccessFailure, AccessResult, ContextNode, ContextOpContext, Contextualizer, NewCredentials, PlaybookResults, PlaybookTask, TaskResult,
 } from "./contextualizer.ts";
 export {
-  contextItems, planTasks, tasksByStep, hostName, nodeVariables, infrastructureVariables, recipePlaybook, packageApplications, mainPlaybook, defaultConnectionInfo, sshAddress, proxyHost, SSH_PORT,
+  contextItems, cloudInitRecipes, planTasks, tasksByStep, hostName, nodeVariables, infrastructureVariables, recipePlaybook, packageApplications, mainPlaybook, defaultConnectionInfo, sshAddress, proxyHost, SSH_PORT,
   type InventoryVm, type NameDefaults, type SshAddress, type ProxyHost, type PlanVm, type PlannedTask, type TaskKind,
 } from "./context-plan.ts";
 export { CorruptRecordError, type Store, type StoredRecord } from "./store.ts";

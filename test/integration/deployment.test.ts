@@ -212,6 +212,34 @@ test("T9: each system goes to the only cloud that accepts its image scheme, one 
   await im.ok("DestroyInfrastructure", inf, clouds);
 });
 
+test("a configure given to a system `with cloud_init` reaches that system's launches as user data (§5.7.4)", async () => {
+  const clouds = auth(mockCloud("cloud0"));
+  const radl = `${plain("booted")}\n${plain("other")}
+configure boot (
+@begin
+runcmd:
+  - [ touch, /tmp/booted ]
+@end
+)
+configure later (
+@begin
+---
+- tasks: []
+@end
+)
+deploy booted 1
+deploy other 1
+contextualize (
+  system booted configure boot with cloud_init
+  system other configure later
+)`;
+  const inf = await im.ok<string>("CreateInfrastructure", radl, clouds);
+  const launched = await launches(inf);
+  assert.equal(launched.find((c) => c.system === "booted")?.cloudInit, "\nruncmd:\n  - [ touch, /tmp/booted ]\n");
+  assert.equal(launched.find((c) => c.system === "other")?.cloudInit, undefined, "an Ansible item is no user data");
+  await im.ok("DestroyInfrastructure", inf, clouds);
+});
+
 test("T10: soft features choose the cloud offering the preferred memory, whatever the auth order", async () => {
   const radl = `system s0 (disk.0.image.url = 'mock0://linux.for.ev.er/image' and soft 10 (memory.size <= 500M))
 system s1 (disk.0.image.url = 'mock0://linux.for.ev.er/image' and soft 10 (memory.size >= 800M))

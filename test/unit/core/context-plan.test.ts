@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parse } from "yaml";
 import {
-  contextItems, defaultConnectionInfo, hostName, proxyHost, infrastructureVariables, mainPlaybook, nodeVariables, parseRadlText, planTasks, recipePlaybook, tasksByStep,
+  cloudInitRecipes, contextItems, defaultConnectionInfo, hostName, proxyHost, infrastructureVariables, mainPlaybook, nodeVariables, parseRadlText, planTasks, recipePlaybook, tasksByStep,
   type InventoryVm, type ProviderVm, type Radl,
 } from "../../../core/index.ts";
 
@@ -184,4 +184,29 @@ system s (net_interface.0.connection = 'pub' and net_interface.1.connection = 'p
   assert.deepEqual(proxyHost(radl("user:p@ss@203.0.113.7")), { host: "203.0.113.7", port: 22, username: "user", password: "p@ss" }, "the host follows the last @");
   assert.deepEqual(proxyHost(radl("203.0.113.7")), { host: "203.0.113.7", port: 22 });
   assert.equal(proxyHost(parseRadlText("network priv ()\nsystem s (net_interface.0.connection = 'priv')")), undefined);
+});
+
+test("cloud-init recipes: the configure of the system's last `with cloud_init` item; Ansible items are not user data", () => {
+  const radl = parseRadlText(`system a ()
+system b ()
+configure one (
+@begin
+#cloud-config
+packages: [git]
+@end
+)
+configure two (
+@begin
+echo two
+@end
+)
+contextualize (
+  system a configure one with cloud_init
+  system a configure two with cloud_init
+  system b configure one
+)`);
+  const only = (name: string) => { const copy = radl.clone(); copy.systems = copy.systems.filter((s) => s.name === name); return copy; };
+  assert.equal(cloudInitRecipes(only("a")), "\necho two\n", "the text between @begin and @end, as written");
+  assert.equal(cloudInitRecipes(only("b")), undefined);
+  assert.deepEqual(contextItems(radl).map((item) => `${item.system}:${item.configure}`), ["b:one"], "cloud-init items are not run by the contextualizer");
 });
