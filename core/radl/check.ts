@@ -5,6 +5,7 @@ import { parseOutports } from "./outports.ts";
 import { pyListRepr } from "./python-repr.ts";
 import type { AnsibleHost, Configure, Contextualize, Deploy, Radl, System } from "./radl.ts";
 import { CPU_PERFORMANCE_UNITS, MEMORY_UNITS } from "./units.ts";
+import { isCertainlyValidYaml } from "./yaml-subset.ts";
 
 // Validation of a parsed document (spec §5). Messages are the reference's, Python type names
 // included, because clients match on them.
@@ -21,12 +22,27 @@ interface Rule {
   units?: readonly string[];
 }
 
+/** Rules by property name. */
+type Rules = ReadonlyMap<string, Rule>;
+
+/** What `<family>.<index>.<suffix>` names: a feature to check with `rule` and count as using `index`. */
+interface IndexedProperty {
+  family: string;
+  index: number;
+  rule: Rule;
+}
+
+/** A property of an indexed family whose index is not `[0-9]+`. */
+const BAD_INDEX = "bad index";
+
 /** The ids of the document's aspects, collected once per check so that rules look them up in O(1). */
 interface Scope {
   systems: ReadonlySet<string>;
   networks: ReadonlySet<string>;
   configures: ReadonlySet<string>;
   ansibleHosts: ReadonlySet<string>;
+  /** How each property name met so far reads as an indexed property (names repeat in every system). */
+  indexedProperties: Map<string, IndexedProperty | typeof BAD_INDEX | null>;
 }
 
 const TYPE_NAMES: Record<ValueKind, string> = {
@@ -38,7 +54,9 @@ const TYPE_NAMES: Record<ValueKind, string> = {
 
 const nonNegative = (f: Feature) => (f.value as number) >= 0;
 const nonEmpty = (f: Feature) => f.value !== "";
-const isVersion = (f: Feature) => f.value === "" || (f.value as string).split(".").every((part) => /^[0-9]+$/.test(part));
+/** `[0-9]+` parts separated by dots, or nothing. */
+const VERSION = /^(?:[0-9]+(?:\.[0-9]+)*)?$/;
+const isVersion = (f: Feature) => VERSION.test(f.value as string);
 
 /** More than 6 characters with an upper-case letter, a digit and a symbol. */
 function isStrongPassword(f: Feature): boolean {
@@ -49,13 +67,15 @@ function isStrongPassword(f: Feature): boolean {
 const str: Rule = { kind: "string" };
 const memory: Rule = { kind: "number", valid: nonNegative, units: MEMORY_UNITS };
 
-const NETWORK_RULES: Record<string, Rule> = {
+const ruleTable = (table: Record<string, Rule>): Rules => new Map(Object.entries(table));
+
+const NETWORK_RULES = ruleTable({
   outbound: { kind: "string", oneOf: ["YES", "NO"] },
   outports: { kind: "string", valid: (f) => isOutports(f.value as string) },
   provider_id: str,
-};
+});
 
-const SYSTEM_RULES: Record<string, Rule> = {
+const SYSTEM_RULES = ruleTable({
   spot: { kind: "string", oneOf: ["YES", "NO"] },
   image_type: { kind: "string", oneOf: ["VMDK", "QCOW", "QCOW2", "RAW"] },
   virtual_system_type: str,
@@ -67,16 +87,16 @@ const SYSTEM_RULES: Record<string, Rule> = {
   "gpu.count": { kind: "number", valid: nonNegative },
   "disk.0.os.credentials.new.password": { kind: "string", valid: isStrongPassword },
   ansible_host: { kind: "string", valid: (f, scope) => scope.ansibleHosts.has(f.value as string) },
-};
+});
 
 /** Rules of the indexed families `net_interface.N.<suffix>` and `disk.N.<suffix>`. */
-const INDEXED_RULES: Record<string, Record<string, Rule>> = {
-  net_interface: {
+const INDEXED_RULES: ReadonlyMap<string, Rules> = new Map([
+  ["net_interface", ruleTable({
     connection: { kind: "string", valid: (f, scope) => scope.networks.has(f.value as string) },
     ip: str,
     dns_name: str,
-  },
-  disk: {
+  })],
+  ["disk", ruleTable({
     "image.url": { kind: "stringOrList" },
     "image.name": str,
     type: str,
@@ -93,22 +113,22 @@ const INDEXED_RULES: Record<string, Record<string, Rule>> = {
     "os.credentials.public_key": str,
     "os.credentials.private_key": str,
     applications: { kind: "contains", valid: (f, scope) => (checkFeatures(f.value as Features, APPLICATION_RULES, scope), true) },
-  },
-};
+  })],
+]);
 
-const APPLICATION_RULES: Record<string, Rule> = {
+const APPLICATION_RULES = ruleTable({
   name: { kind: "string", valid: nonEmpty },
   path: { kind: "string", valid: nonEmpty },
   version: { kind: "string", valid: isVersion },
   preinstalled: { kind: "string", oneOf: ["YES", "NO"] },
-};
+});
 
-const ANSIBLE_RULES: Record<string, Rule> = {
+const ANSIBLE_RULES = ruleTable({
   host: str,
   "credentials.username": str,
   "credentials.password": str,
   "credentials.private_key": str,
-};
+});
 
 /**
  * Checks a document and throws the first error (spec §5.2 order: networks, ansible hosts,
@@ -135,6 +155,7 @@ function checkUniqueIds(radl: Radl): Scope {
     networks,
     configures: new Set(radl.configures.map((c) => c.name)),
     ansibleHosts: new Set(radl.ansibleHosts.map((a) => a.id)),
+    indexedProperties: new Map(),
   };
 }
 
@@ -151,11 +172,9 @@ function checkSystem(system: System, scope: Scope): void {
   const features = system.features;
   checkFeatures(system, SYSTEM_RULES, scope, features);
   const indices = checkIndexedFeatures(system, scope, features);
+  if (!indices) return;
   for (const [family, used] of indices) {
-    const sorted = [...used].sort((a, b) => a - b);
-    if (sorted[0] !== 0 || sorted[sorted.length - 1] !== sorted.length - 1) {
-      throw new RadlError(`Invalid indices values in properties '${family}'`, system.line);
-    }
+    if (!isZeroToN(used)) throw new RadlError(`Invalid indices values in properties '${family}'`, system.line);
   }
   for (const index of indices.get("net_interface") ?? []) {
     if (!system.hasFeature(`net_interface.${index}.connection`)) {
@@ -164,15 +183,26 @@ function checkSystem(system: System, scope: Scope): void {
   }
 }
 
+/** Whether distinct numbers are 0, 1, … without a gap. */
+function isZeroToN(numbers: ReadonlySet<number>): boolean {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const n of numbers) {
+    if (n < min) min = n;
+    if (n > max) max = n;
+  }
+  return min === 0 && max === numbers.size - 1;
+}
+
 /** Checks the features that have a rule, soft groups included (with the same rules). */
-function checkFeatures(features: Features, rules: Record<string, Rule>, scope: Scope, listed = features.features): void {
+function checkFeatures(features: Features, rules: Rules, scope: Scope, listed = features.features): void {
   for (const feature of listed) {
     if (feature instanceof SoftFeatures) {
       const inner = feature.features.features;
       checkFeatures(feature.features, rules, scope, inner);
       checkIndexedFeatures(feature.features, scope, inner);
     } else {
-      const rule = ownEntry(rules, feature.prop);
+      const rule = rules.get(feature.prop);
       if (rule) checkFeature(feature, rule, scope);
     }
   }
@@ -180,36 +210,44 @@ function checkFeatures(features: Features, rules: Record<string, Rule>, scope: S
 
 /**
  * Checks `net_interface.N.*` and `disk.N.*` features and returns, per family, the indices that
- * carry at least one property with a rule.
+ * carry at least one property with a rule (null when none does).
  */
-function checkIndexedFeatures(features: Features, scope: Scope, listed = features.features): Map<string, Set<number>> {
-  const indices = new Map<string, Set<number>>();
+function checkIndexedFeatures(features: Features, scope: Scope, listed = features.features): Map<string, Set<number>> | null {
+  let indices: Map<string, Set<number>> | null = null;
   for (const feature of listed) {
     if (feature instanceof SoftFeatures) continue;
-    // `<family>.<index>[.<suffix>]`
-    const prop = feature.prop;
-    const firstDot = prop.indexOf(".");
-    if (firstDot === -1) continue;
-    const family = prop.slice(0, firstDot);
-    const familyRules = ownEntry(INDEXED_RULES, family);
-    if (!familyRules) continue;
-    const secondDot = prop.indexOf(".", firstDot + 1);
-    const index = secondDot === -1 ? prop.slice(firstDot + 1) : prop.slice(firstDot + 1, secondDot);
-    if (!isIndex(index)) throw new RadlError("Invalid property name; expected an index.", feature.line);
-    if (secondDot === -1) continue;
-    const rule = ownEntry(familyRules, prop.slice(secondDot + 1));
-    if (!rule) continue;
-    checkFeature(feature, rule, scope);
-    const used = indices.get(family) ?? new Set<number>();
-    used.add(Number(index));
-    indices.set(family, used);
+    let indexed = scope.indexedProperties.get(feature.prop);
+    if (indexed === undefined) {
+      indexed = readIndexedProperty(feature.prop);
+      scope.indexedProperties.set(feature.prop, indexed);
+    }
+    if (indexed === null) continue;
+    if (indexed === BAD_INDEX) throw new RadlError("Invalid property name; expected an index.", feature.line);
+    checkFeature(feature, indexed.rule, scope);
+    indices ??= new Map();
+    const used = indices.get(indexed.family);
+    if (used) used.add(indexed.index);
+    else indices.set(indexed.family, new Set<number>().add(indexed.index));
   }
   return indices;
 }
 
-/** A table entry by property name; inherited members do not count (a feature may be called `constructor`). */
-function ownEntry<T>(table: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(table, key) ? table[key] : undefined;
+/**
+ * Reads `<family>.<index>[.<suffix>]` for the families with rules; null when the name is not
+ * in such a family, or names no index's property with a rule.
+ */
+function readIndexedProperty(prop: string): IndexedProperty | typeof BAD_INDEX | null {
+  const firstDot = prop.indexOf(".");
+  if (firstDot === -1) return null;
+  const family = prop.slice(0, firstDot);
+  const familyRules = INDEXED_RULES.get(family);
+  if (!familyRules) return null;
+  const secondDot = prop.indexOf(".", firstDot + 1);
+  const index = secondDot === -1 ? prop.slice(firstDot + 1) : prop.slice(firstDot + 1, secondDot);
+  if (!isIndex(index)) return BAD_INDEX;
+  if (secondDot === -1) return null;
+  const rule = familyRules.get(prop.slice(secondDot + 1));
+  return rule ? { family, index: Number(index), rule } : null;
 }
 
 /** `[0-9]+` */
@@ -224,7 +262,7 @@ function isIndex(text: string): boolean {
 
 function checkFeature(feature: Feature, rule: Rule, scope: Scope): void {
   if (!hasKind(feature, rule.kind)) fail(feature, `Invalid type; expected ${TYPE_NAMES[rule.kind]}`);
-  if (feature.type === "string" && !feature.prop.includes("version") && feature.operator !== "=") fail(feature, "Invalid operator; expected '='");
+  if (feature.type === "string" && feature.operator !== "=" && !feature.prop.includes("version")) fail(feature, "Invalid operator; expected '='");
   if (rule.oneOf && !rule.oneOf.includes((feature.value as string).toUpperCase())) fail(feature, `Invalid value; expected one of ${pyListRepr(rule.oneOf)}`);
   if (rule.valid && !rule.valid(feature, scope)) fail(feature, `Invalid value in property '${feature.prop}'`);
   if (!rule.units && feature.unit) fail(feature, "Invalid unit; expected none");
@@ -266,6 +304,14 @@ function checkConfigure(configure: Configure): void {
 
 /** Why a recipe is not one valid YAML document, or null when it is. */
 export function yamlProblem(recipe: string): string | null {
+  return isCertainlyValidYaml(recipe) ? null : yamlPackageProblem(recipe);
+}
+
+/**
+ * `yamlProblem` as the `yaml` package alone answers it: slow, but it reads all of YAML and words
+ * the errors. Exported for the test that compares it with the fast path.
+ */
+export function yamlPackageProblem(recipe: string): string | null {
   const documents = parseAllDocuments(recipe);
   if (!Array.isArray(documents)) return null; // an empty stream is valid
   for (const document of documents) {

@@ -122,10 +122,14 @@ export function quoteString(value: string): string {
   return `'${escapeBareQuotes(value)}'`;
 }
 
-function hasBareQuote(value: string, quote: string): boolean {
+function hasBareQuote(value: string, quote: "'" | '"'): boolean {
+  // Most values hold no quote at all, which the native search tells fastest.
+  if (!value.includes(quote)) return false;
+  const quoteCode = quote.charCodeAt(0);
   for (let i = 0; i < value.length; i++) {
-    if (value[i] === "\\") i++;
-    else if (value[i] === quote) return true;
+    const code = value.charCodeAt(i);
+    if (code === 92 /* \ */) i++;
+    else if (code === quoteCode) return true;
   }
   return false;
 }
@@ -176,40 +180,135 @@ export const SOFT = "__soft__";
 
 export type FeatureLike = Feature | SoftFeatures;
 
-type Entry =
-  | { kind: "interval"; low: Feature | null; high: Feature | null }
-  | { kind: "single"; feature: Feature }
-  | { kind: "contains"; byName: Map<SimpleValue | null, Feature> }
-  | { kind: "soft"; groups: SoftFeatures[] };
+/**
+ * What a property holds. Most properties hold one feature, kept as it is: a string or list value,
+ * a `contains` feature, or a number constraint, whose operator gives the ends of its interval
+ * (`=` both, `>`/`>=` the low one, `<`/`<=` the high one). Only combined constraints need an
+ * `Interval` or a `ContainsGroup`. (A document has hundreds of thousands of features; an object
+ * around each made the model a fifth larger, and parsing slower for the garbage collector's copying.)
+ */
+type Entry = Feature | Interval | ContainsGroup | SoftFeatures[];
+
+/** A number interval with ends from different features, or with one feature at ends its operator does not give. */
+class Interval {
+  constructor(
+    readonly low: Feature | null,
+    readonly high: Feature | null,
+  ) {}
+}
+
+/** The `contains` features of a property (more than one), by the value of their inner `name`. */
+class ContainsGroup {
+  constructor(readonly byName: Map<SimpleValue | null, Feature>) {}
+}
+
+function isInterval(entry: Entry): entry is Feature | Interval {
+  return entry instanceof Interval || (entry instanceof Feature && entry.isNumber);
+}
+
+/** A lone string or list feature. */
+function isSingle(entry: Entry): entry is Feature {
+  return entry instanceof Feature && !entry.isNumber && !(entry.value instanceof Features);
+}
+
+/** The inner `name` that groups a `contains` feature. */
+function containedName(feature: Feature): SimpleValue | null {
+  return ((feature.value as Features).getValue("name") as SimpleValue | undefined) ?? null;
+}
+
+/** The low end of a lone number feature's interval. */
+function lowEnd(feature: Feature): Feature | null {
+  return feature.operator === "=" || feature.operator === ">" || feature.operator === ">=" ? feature : null;
+}
+
+function highEnd(feature: Feature): Feature | null {
+  return feature.operator === "=" || feature.operator === "<" || feature.operator === "<=" ? feature : null;
+}
+
+function endsOf(entry: Feature | Interval): { low: Feature | null; high: Feature | null } {
+  return entry instanceof Interval ? entry : { low: lowEnd(entry), high: highEnd(entry) };
+}
+
+/** The most features a set keeps as a plain list, whose lookups scan it. */
+const MAX_PLAIN_FEATURES = 64;
+
+/**
+ * Whether features can stay a plain list: nothing combines (each property once, none named like
+ * the soft groups' key), and the list is their listing order (soft groups next to each other).
+ */
+function isPlainList(features: readonly FeatureLike[]): boolean {
+  if (features.length > MAX_PLAIN_FEATURES) return false;
+  let softsSeen = false;
+  for (let i = 0; i < features.length; i++) {
+    const feature = features[i];
+    if (feature instanceof SoftFeatures) {
+      if (softsSeen && !(features[i - 1] instanceof SoftFeatures)) return false;
+      softsSeen = true;
+      continue;
+    }
+    if (feature.prop === SOFT) return false;
+    for (let j = 0; j < i; j++) if (features[j].prop === feature.prop) return false;
+  }
+  return true;
+}
 
 /**
  * A set of features keyed by property (spec §3.2): number constraints on one property intersect
  * into an interval, strings and lists must agree, `contains` features are grouped by their inner
  * `name`, soft groups are kept in order.
+ *
+ * Most sets are built once from a document and then only listed (check, text) or looked up a few
+ * times, so while nothing combines they keep the plain list (lookups scan it) and build the
+ * property table on the first change: a table per system was a quarter of a parsed document's
+ * memory, and parsing large documents is bound by the garbage collector's copying.
  */
 export class Features {
-  protected props = new Map<string, Entry>();
+  /** The features while they are a plain list (see `isPlainList`), else null. */
+  private plain: FeatureLike[] | null = null;
+  /** The entries by property, once built; null while the features are a plain list. */
+  private props: Map<string, Entry> | null = null;
 
   constructor(features: Iterable<FeatureLike> = []) {
-    for (const feature of features) this.addFeature(feature);
+    const list = Array.from(features);
+    if (isPlainList(list)) this.plain = list;
+    else for (const feature of list) this.addFeature(feature);
+  }
+
+  /** The entries by property, built from the plain list the first time they are needed. */
+  private table(): Map<string, Entry> {
+    if (this.props === null) {
+      this.props = new Map();
+      const plain = this.plain ?? [];
+      this.plain = null;
+      for (const feature of plain) this.addFeature(feature);
+    }
+    return this.props;
+  }
+
+  /** The feature of a property in a plain list. */
+  private plainFeature(prop: string): Feature | undefined {
+    for (const feature of this.plain!) if (feature.prop === prop && feature instanceof Feature) return feature;
+    return undefined;
   }
 
   /** Property names in first-insertion order. */
   get propNames(): string[] {
-    return [...this.props.keys()];
+    return [...this.table().keys()];
   }
 
   /** Every feature in listing order (spec §3.2). */
   get features(): FeatureLike[] {
+    if (this.plain) return this.plain.slice();
     const out: FeatureLike[] = [];
-    for (const entry of this.props.values()) pushEntry(out, entry);
+    for (const entry of this.table().values()) pushEntry(out, entry);
     return out;
   }
 
   /** The soft groups, in document order. */
   get softs(): SoftFeatures[] {
-    const entry = this.props.get(SOFT);
-    return entry?.kind === "soft" ? entry.groups : [];
+    if (this.plain) return this.plain.filter((feature) => feature instanceof SoftFeatures);
+    const entry = this.table().get(SOFT);
+    return Array.isArray(entry) ? entry : [];
   }
 
   /**
@@ -217,13 +316,14 @@ export class Features {
    * the feature being added and the reference's messages.
    */
   addFeature(feature: FeatureLike, conflict: MergePolicy = "error", missing: MergePolicy = "other"): void {
+    const props = this.table();
     if (feature instanceof SoftFeatures) {
-      const entry = this.props.get(SOFT);
-      if (entry?.kind === "soft") entry.groups.push(feature);
-      else this.props.set(SOFT, { kind: "soft", groups: [feature] });
+      const entry = props.get(SOFT);
+      if (Array.isArray(entry)) entry.push(feature);
+      else props.set(SOFT, [feature]);
       return;
     }
-    const current = this.props.get(feature.prop);
+    const current = props.get(feature.prop);
     if (!current) {
       if (missing === "error") throw new RadlError(`Property ${feature.prop} has not been set.`, feature.line);
       if (missing === "ignore" || missing === "me") return;
@@ -234,64 +334,61 @@ export class Features {
   }
 
   private addNumber(feature: Feature, current: Entry | undefined, conflict: MergePolicy): void {
-    const incoming = {
-      low: feature.operator === "=" || feature.operator.startsWith(">") ? feature : null,
-      high: feature.operator === "=" || feature.operator.startsWith("<") ? feature : null,
-    };
     if (!current) {
-      this.props.set(feature.prop, { kind: "interval", ...incoming });
+      this.table().set(feature.prop, feature);
       return;
     }
-    if (current.kind !== "interval") {
-      this.resolveConflict(feature, current, conflict, { kind: "interval", ...incoming });
+    if (!isInterval(current)) {
+      this.resolveConflict(feature, current, conflict, feature);
       return;
     }
-    const low = pickEnd(current.low, incoming.low, (older, newer) => newer.base() >= older.base());
-    const high = pickEnd(current.high, incoming.high, (older, newer) => newer.base() < older.base());
+    const existing = endsOf(current);
+    const low = pickEnd(existing.low, lowEnd(feature), (older, newer) => newer.base() >= older.base());
+    const high = pickEnd(existing.high, highEnd(feature), (older, newer) => newer.base() < older.base());
     if (low && high && low.base() > high.base()) {
-      const involved = [current.low, current.high].map((f) => pyStrRepr(f ? f.toString() : "None"));
+      const involved = [existing.low, existing.high].map((f) => pyStrRepr(f ? f.toString() : "None"));
       if (conflict === "error") throw new RadlError(`Disjoint intervals!. Involved features: [${involved.join(", ")}]`, feature.line);
-      if (conflict === "other") this.props.set(feature.prop, { kind: "interval", ...incoming });
+      if (conflict === "other") this.table().set(feature.prop, feature);
       return;
     }
-    this.props.set(feature.prop, { kind: "interval", low, high });
+    this.table().set(feature.prop, new Interval(low, high));
   }
 
   private addContains(feature: Feature, current: Entry | undefined, conflict: MergePolicy, missing: MergePolicy): void {
-    const inner = feature.value as Features;
-    const name = (inner.getValue("name") as SimpleValue | undefined) ?? null;
     if (!current) {
-      this.props.set(feature.prop, { kind: "contains", byName: new Map([[name, feature]]) });
+      this.table().set(feature.prop, feature);
       return;
     }
-    if (current.kind !== "contains") {
-      this.resolveConflict(feature, current, conflict, { kind: "contains", byName: new Map([[name, feature]]) });
+    const group = current instanceof Feature && current.value instanceof Features ? new ContainsGroup(new Map([[containedName(current), current]])) : current;
+    if (!(group instanceof ContainsGroup)) {
+      this.resolveConflict(feature, current, conflict, feature);
       return;
     }
-    const existing = current.byName.get(name);
-    if (!existing) {
-      current.byName.set(name, feature);
-      return;
-    }
-    const merged = existing.clone();
-    for (const innerFeature of inner.features) (merged.value as Features).addFeature(innerFeature, conflict, missing);
-    current.byName.set(name, merged);
+    const name = containedName(feature);
+    const existing = group.byName.get(name);
+    if (existing) {
+      // Same name: the new feature's constraints are added to the existing one's.
+      const merged = existing.clone();
+      for (const innerFeature of (feature.value as Features).features) (merged.value as Features).addFeature(innerFeature, conflict, missing);
+      group.byName.set(name, merged);
+    } else group.byName.set(name, feature);
+    this.table().set(feature.prop, group.byName.size === 1 ? group.byName.get(name)! : group);
   }
 
   private addSingle(feature: Feature, current: Entry | undefined, conflict: MergePolicy): void {
     if (!current) {
-      this.props.set(feature.prop, { kind: "single", feature });
+      this.table().set(feature.prop, feature);
       return;
     }
-    if (current.kind === "single" && sameSimpleValue(current.feature.value as SimpleValue, feature.value as SimpleValue)) {
-      if (conflict === "other") this.props.set(feature.prop, { kind: "single", feature });
+    if (isSingle(current) && sameSimpleValue(current.value as SimpleValue, feature.value as SimpleValue)) {
+      if (conflict === "other") this.table().set(feature.prop, feature);
       return;
     }
-    this.resolveConflict(feature, current, conflict, { kind: "single", feature });
+    this.resolveConflict(feature, current, conflict, feature);
   }
 
   private resolveConflict(feature: Feature, current: Entry, conflict: MergePolicy, replacement: Entry): void {
-    if (conflict === "other") this.props.set(feature.prop, replacement);
+    if (conflict === "other") this.table().set(feature.prop, replacement);
     else if (conflict === "error") {
       const old = listEntry(current)[0];
       throw new RadlError(`Conflict adding \`${feature}\` because \`${old}\` is already set and conflict is error`, feature.line);
@@ -303,12 +400,20 @@ export class Features {
     const scratch = this.clone();
     const features = other instanceof Features ? other.features : other;
     for (const feature of features) scratch.addFeature(feature.clone(), conflict, missing);
-    this.props = scratch.props;
+    this.props = scratch.table();
+    this.plain = null;
     return this;
   }
 
   hasFeature(prop: string, checkSofts = false): boolean {
-    return this.props.has(prop) || (checkSofts && this.softs.some((soft) => soft.features.hasFeature(prop)));
+    return this.hasOwnFeature(prop) || (checkSofts && this.softs.some((soft) => soft.features.hasFeature(prop)));
+  }
+
+  private hasOwnFeature(prop: string): boolean {
+    if (!this.plain) return this.table().has(prop);
+    // Soft groups are listed under SOFT, which is their `prop`.
+    for (const feature of this.plain) if (feature.prop === prop) return true;
+    return false;
   }
 
   /**
@@ -322,17 +427,17 @@ export class Features {
 
   /** The feature of a property (the low end of an interval first); undefined when absent or `contains`. */
   getFeature(prop: string): Feature | undefined {
-    const entry = this.props.get(prop);
-    if (!entry) return undefined;
-    if (entry.kind === "interval") return entry.low ?? entry.high ?? undefined;
-    if (entry.kind === "single") return entry.feature;
+    const entry = this.plain ? this.plainFeature(prop) : this.table().get(prop);
+    if (entry instanceof Feature) return entry.value instanceof Features ? undefined : entry;
+    if (entry instanceof Interval) return entry.low ?? entry.high ?? undefined;
     return undefined;
   }
 
   /** The `contains` features of a property, in insertion order. */
   getContains(prop: string): Feature[] {
-    const entry = this.props.get(prop);
-    return entry?.kind === "contains" ? [...entry.byName.values()] : [];
+    const entry = this.plain ? this.plainFeature(prop) : this.table().get(prop);
+    if (entry instanceof ContainsGroup) return [...entry.byName.values()];
+    return entry instanceof Feature && entry.value instanceof Features ? [entry] : [];
   }
 
   /**
@@ -340,34 +445,36 @@ export class Features {
    * ends (a half-open interval becomes closed), as the reference does.
    */
   setValue(prop: string, value: SimpleValue, unit = "", isFloat?: boolean): void {
-    const entry = this.props.get(prop);
+    const props = this.table();
+    const entry = props.get(prop);
     if (typeof value === "number") {
       const type: ValueType = (isFloat ?? !Number.isInteger(value)) ? "float" : "int";
-      if (entry?.kind === "interval") {
-        const low = entry.low ?? entry.high!;
-        const high = entry.high ?? entry.low!;
+      if (entry !== undefined && isInterval(entry)) {
+        const ends = endsOf(entry);
+        const low = ends.low ?? ends.high!;
+        const high = ends.high ?? ends.low!;
         for (const end of [low, high]) Object.assign(end, { value, unit, type });
-        this.props.set(prop, { kind: "interval", low, high });
-      } else {
-        const feature = Feature.number(prop, "=", value, type === "float", unit);
-        this.props.set(prop, { kind: "interval", low: feature, high: feature });
-      }
+        props.set(prop, new Interval(low, high));
+      } else props.set(prop, Feature.number(prop, "=", value, type === "float", unit));
       return;
     }
     const type: ValueType = Array.isArray(value) ? "list" : "string";
-    if (entry?.kind === "single") Object.assign(entry.feature, { value, unit, type });
-    else this.props.set(prop, { kind: "single", feature: new Feature(prop, "=", value, type, unit) });
+    if (entry !== undefined && isSingle(entry)) Object.assign(entry, { value, unit, type });
+    else props.set(prop, new Feature(prop, "=", value, type, unit));
   }
 
   delValue(prop: string): void {
-    this.props.delete(prop);
+    this.table().delete(prop);
   }
 
   clone(): this {
     const copy = Object.create(Object.getPrototypeOf(this)) as this;
     Object.assign(copy, this);
-    copy.props = new Map();
-    for (const [prop, entry] of this.props) copy.props.set(prop, cloneEntry(entry));
+    if (this.plain) copy.plain = this.plain.map((feature) => feature.clone());
+    else {
+      copy.props = new Map();
+      for (const [prop, entry] of this.table()) copy.props.set(prop, cloneEntry(entry));
+    }
     return copy;
   }
 
@@ -379,7 +486,8 @@ export class Features {
   }
 
   toString(): string {
-    return this.features.map(String).join(" and\n");
+    // An explicit call: `map(String)` converts through the generic (and twice slower) path.
+    return this.features.map((feature) => feature.toString()).join(" and\n");
   }
 
   /**
@@ -387,12 +495,13 @@ export class Features {
    * merges `cpu.count >= 2 and cpu.count >= 2` (what the reference's setValue leaves) into one.
    */
   toStructure(): FeaturesStructure {
-    return [...this.props].map(([prop, entry]) => [prop, entryToStructure(entry)]);
+    return [...this.table()].map(([prop, entry]) => [prop, entryToStructure(entry)]);
   }
 
   /** Replaces this set's features with those of a structure from `toStructure`. */
   loadStructure(structure: FeaturesStructure): this {
     this.props = new Map(structure.map(([prop, entry]) => [prop, entryFromStructure(entry)]));
+    this.plain = null;
     return this;
   }
 }
@@ -425,23 +534,23 @@ function featureFromStructure(s: FeatureStructure): Feature {
 }
 
 function entryToStructure(entry: Entry): EntryStructure {
-  switch (entry.kind) {
-    case "interval": return { interval: [entry.low && featureToStructure(entry.low), entry.high && featureToStructure(entry.high)], shared: entry.low !== null && entry.low === entry.high };
-    case "single": return { single: featureToStructure(entry.feature) };
-    case "contains": return { contains: [...entry.byName].map(([name, f]) => [name, featureToStructure(f)]) };
-    case "soft": return { soft: entry.groups.map((g) => ({ weight: g.weight, line: g.line, features: g.features.toStructure() })) };
-  }
+  if (entry instanceof ContainsGroup) return { contains: [...entry.byName].map(([name, f]) => [name, featureToStructure(f)]) };
+  if (Array.isArray(entry)) return { soft: entry.map((g) => ({ weight: g.weight, line: g.line, features: g.features.toStructure() })) };
+  if (entry instanceof Feature && entry.value instanceof Features) return { contains: [[containedName(entry), featureToStructure(entry)]] };
+  if (isSingle(entry)) return { single: featureToStructure(entry) };
+  const { low, high } = endsOf(entry);
+  return { interval: [low && featureToStructure(low), high && featureToStructure(high)], shared: low !== null && low === high };
 }
 
 function entryFromStructure(s: EntryStructure): Entry {
   if ("interval" in s) {
     const low = s.interval[0] && featureFromStructure(s.interval[0]);
     const high = s.shared ? low : s.interval[1] && featureFromStructure(s.interval[1]);
-    return { kind: "interval", low, high };
+    return new Interval(low, high);
   }
-  if ("single" in s) return { kind: "single", feature: featureFromStructure(s.single) };
-  if ("contains" in s) return { kind: "contains", byName: new Map(s.contains.map(([name, f]) => [name, featureFromStructure(f)])) };
-  return { kind: "soft", groups: s.soft.map((g) => new SoftFeatures(g.weight, new Features().loadStructure(g.features), g.line)) };
+  if ("single" in s) return featureFromStructure(s.single);
+  if ("contains" in s) return new ContainsGroup(new Map(s.contains.map(([name, f]) => [name, featureFromStructure(f)])));
+  return s.soft.map((g) => new SoftFeatures(g.weight, new Features().loadStructure(g.features), g.line));
 }
 
 function pickEnd(older: Feature | null, newer: Feature | null, newerWins: (older: Feature, newer: Feature) => boolean): Feature | null {
@@ -461,39 +570,30 @@ function listEntry(entry: Entry): FeatureLike[] {
  * interval lists one feature when it is `= v` on both ends, else its ends low then high.
  */
 function pushEntry(out: FeatureLike[], entry: Entry): void {
-  switch (entry.kind) {
-    case "interval": {
-      const { low, high } = entry;
-      if (low && high && low.operator === "=" && high.operator === "=" && low.base() === high.base()) out.push(low);
-      else {
-        if (low) out.push(low);
-        if (high) out.push(high);
-      }
-      return;
+  if (entry instanceof Feature) out.push(entry);
+  else if (entry instanceof Interval) {
+    const { low, high } = entry;
+    if (low && high && low.operator === "=" && high.operator === "=" && low.base() === high.base()) out.push(low);
+    else {
+      if (low) out.push(low);
+      if (high) out.push(high);
     }
-    case "single":
-      out.push(entry.feature);
-      return;
-    case "contains":
-      for (const feature of entry.byName.values()) out.push(feature);
-      return;
-    case "soft":
-      for (const group of entry.groups) out.push(group);
-      return;
+  } else if (entry instanceof ContainsGroup) {
+    for (const feature of entry.byName.values()) out.push(feature);
+  } else {
+    for (const group of entry) out.push(group);
   }
 }
 
 function cloneEntry(entry: Entry): Entry {
-  switch (entry.kind) {
-    case "interval": {
-      const low = entry.low?.clone() ?? null;
-      const high = entry.high === entry.low ? low : (entry.high?.clone() ?? null);
-      return { kind: "interval", low, high };
-    }
-    case "single": return { kind: "single", feature: entry.feature.clone() };
-    case "contains": return { kind: "contains", byName: new Map([...entry.byName].map(([k, f]) => [k, f.clone()])) };
-    case "soft": return { kind: "soft", groups: entry.groups.map((g) => g.clone()) };
+  if (entry instanceof Feature) return entry.clone();
+  if (entry instanceof Interval) {
+    const low = entry.low?.clone() ?? null;
+    const high = entry.high === entry.low ? low : (entry.high?.clone() ?? null);
+    return new Interval(low, high);
   }
+  if (entry instanceof ContainsGroup) return new ContainsGroup(new Map([...entry.byName].map(([k, f]) => [k, f.clone()])));
+  return entry.map((g) => g.clone());
 }
 
 function sameFeature(a: FeatureLike, b: FeatureLike): boolean {

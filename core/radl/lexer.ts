@@ -8,29 +8,32 @@ export type TokenType =
   | "NUMBER" | "STRING" | "VAR"
   | "DESCRIPTION" | "NETWORK" | "SYSTEM" | "ANSIBLE" | "CONFIGURE" | "CONTEXTUALIZE" | "DEPLOY"
   | "SOFT" | "AND" | "CONTAINS" | "OPTION" | "STEP" | "WITH"
-  | "RECIPE_BEGIN" | "RECIPE_END" | "RECIPE_LINE"
+  | "RECIPE_BEGIN" | "RECIPE_END" | "RECIPE"
   | "EOF";
 
-export interface Token {
-  type: TokenType;
-  /** Keyword or identifier text, string contents (verbatim), recipe line, or the number. */
-  text: string;
-  /** For NUMBER: whether it was written with a `.` (Python float) or not (int). */
-  isFloat: boolean;
-  line: number;
-  /** UTF-16 offset in the input. */
-  pos: number;
-}
+/** The keywords by length, so that a word is compared with a few of them without being copied. */
+const KEYWORDS_BY_LENGTH: readonly (readonly { word: string; type: TokenType }[])[] = (() => {
+  const table: { word: string; type: TokenType }[][] = [];
+  const keywords: [string, TokenType][] = [
+    ["description", "DESCRIPTION"], ["network", "NETWORK"], ["system", "SYSTEM"],
+    ["ansible", "ANSIBLE"], ["configure", "CONFIGURE"], ["contextualize", "CONTEXTUALIZE"],
+    ["deploy", "DEPLOY"], ["soft", "SOFT"], ["and", "AND"], ["contains", "CONTAINS"],
+    ["option", "OPTION"], ["step", "STEP"], ["with", "WITH"],
+  ];
+  for (const [word, type] of keywords) (table[word.length] ??= []).push({ word, type });
+  return table;
+})();
 
-const KEYWORDS: ReadonlyMap<string, TokenType> = new Map([
-  ["description", "DESCRIPTION"], ["network", "NETWORK"], ["system", "SYSTEM"],
-  ["ansible", "ANSIBLE"], ["configure", "CONFIGURE"], ["contextualize", "CONTEXTUALIZE"],
-  ["deploy", "DEPLOY"], ["soft", "SOFT"], ["and", "AND"], ["contains", "CONTAINS"],
-  ["option", "OPTION"], ["step", "STEP"], ["with", "WITH"],
-] as [string, TokenType][]);
+const NO_KEYWORDS: readonly { word: string; type: TokenType }[] = [];
 
-/** How many distinct identifiers a lexer interns. */
+/** How many distinct identifiers, and string values, a lexer interns. */
 const MAX_INTERNED = 1024;
+
+/** Longer string values are rarely repeated, and are not interned. */
+const MAX_INTERNED_VALUE_LENGTH = 64;
+
+/** Integers of up to this many digits are read digit by digit: exactly, as `Number` would. */
+const MAX_EXACT_DIGITS = 15;
 
 const NEWLINE = 10, CR = 13, SPACE = 32, TAB = 9, HASH = 35, BACKSLASH = 92;
 const SINGLE_QUOTE = 39, DOUBLE_QUOTE = 34;
@@ -53,178 +56,210 @@ function isDigit(code: number): boolean {
 }
 
 /**
+ * One string for equal strings, so that the model keeps one for each name or value instead of
+ * one per use (fewer objects for the garbage collector to copy). The table stays small (the
+ * first strings met) so that it stays in the cache when a large document has thousands of
+ * distinct ids.
+ */
+class Interner {
+  private readonly table = new Map<string, string>();
+
+  get(text: string): string {
+    const known = this.table.get(text);
+    if (known !== undefined) return known;
+    if (this.table.size < MAX_INTERNED) this.table.set(text, text);
+    return text;
+  }
+}
+
+/**
  * Pull lexer over RADL text (spec §1). It has three modes: top level, inside parentheses
  * (body), and recipe capture between `@begin` and `@end`. Characters that start no token are
  * skipped, as the reference does.
+ *
+ * The current token (the parser's lookahead) lives in the lexer's own fields, and `advance`
+ * replaces it with the next one: a document has millions of tokens, and allocating one object
+ * for each cost more than reading them.
  */
 export class Lexer {
+  /** The current token's type. */
+  type: TokenType = "EOF";
+  /**
+   * VAR: the identifier; STRING: the contents (verbatim); RECIPE: its lines; keywords and
+   * punctuation: their text. Empty for NUMBER and EOF.
+   */
+  text = "";
+  /** NUMBER: the value. */
+  number = 0;
+  /** NUMBER: whether it was written with a `.` (Python float) or not (int). */
+  isFloat = false;
+  /** The line where the current token starts; for a RECIPE, its last line (where an end of input after it is reported). */
+  line = 1;
+  /** The current token's UTF-16 offset in the input. */
+  start = 0;
+
   private pos = 0;
-  private line = 1;
+  private cursorLine = 1;
   private depth = 0;
   private inRecipe = false;
   /** Where a failed scan of an unterminated string stopped, per quote kind (avoids O(n²)). */
   private readonly failedStringEnd = new Map<number, number>();
-  private lookahead: Token | null = null;
-  private readonly names = new Map<string, string>();
-  readonly skipped: { char: string; line: number }[] = [];
+  /** Identifiers: property names and ids repeat throughout a document. */
+  private readonly names = new Interner();
+  /** Short string values: image names, user names, network names… repeat from system to system. */
+  private readonly values = new Interner();
 
   /** Offset of the end of the input: one past the text when a final newline is implied. */
   private readonly end: number;
 
   /**
+   * Reads the first token.
    * @param finalNewline lex `text` as if it ended with one more `\n` (what the parser reads,
    *   since the reference appends one), without copying the text to append it.
    */
-  constructor(private readonly text: string, private readonly finalNewline = false) {
-    this.end = finalNewline ? text.length + 1 : text.length;
+  constructor(private readonly source: string, private readonly finalNewline = false) {
+    this.end = finalNewline ? source.length + 1 : source.length;
+    this.advance();
   }
 
   get inRecipeMode(): boolean {
     return this.inRecipe;
   }
 
-  /** The input between two offsets (e.g. a recipe from its first line to `@end`). */
-  source(start: number, end: number): string {
-    return end > this.text.length ? `${this.text.slice(start)}\n` : this.text.slice(start, end);
+  /** Moves to the next token. */
+  advance(): void {
+    if (this.inRecipe) this.scanRecipe();
+    else this.scanCode();
   }
 
-  peek(): Token {
-    this.lookahead ??= this.scan();
-    return this.lookahead;
+  private setToken(type: TokenType, text: string, start: number, line = this.cursorLine): void {
+    this.type = type;
+    this.text = text;
+    this.start = start;
+    this.line = line;
   }
 
-  next(): Token {
-    const token = this.peek();
-    this.lookahead = null;
-    return token;
-  }
-
-  private scan(): Token {
-    return this.inRecipe ? this.scanRecipe() : this.scanCode();
-  }
-
-  private token(type: TokenType, text: string, start: number, line = this.line, isFloat = false): Token {
-    return { type, text, isFloat, line, pos: start };
-  }
-
-  private scanRecipe(): Token {
-    const { text } = this;
+  /**
+   * Recipe mode: `@end` at the start of a line ends it; the lines before it (all of the rest of
+   * the input when none does) are one RECIPE token.
+   */
+  private scanRecipe(): void {
+    const { source } = this;
     const start = this.pos;
-    if (start >= this.end) return this.token("EOF", "", start);
-    if (text.startsWith("@end", start)) {
+    if (start >= this.end) return this.setToken("EOF", "", start);
+    if (source.startsWith("@end", start)) {
       this.pos += 4;
       this.inRecipe = false;
-      return this.token("RECIPE_END", "@end", start);
+      return this.setToken("RECIPE_END", "@end", start);
     }
-    const newline = text.indexOf("\n", start);
-    if (newline === -1 && this.finalNewline) {
-      // The last line, ended by the implied final newline.
-      const line = this.line;
-      this.pos = this.end;
-      this.line++;
-      return this.token("RECIPE_LINE", `${text.slice(start)}\n`, start, line);
-    }
-    const end = newline === -1 ? text.length : newline + 1;
-    const line = this.line;
+    const endMarker = source.indexOf("\n@end", start);
+    const end = endMarker === -1 ? this.end : endMarker + 1;
+    // Past the text, the implied final newline ends the last line.
+    const recipe = end > source.length ? `${source.slice(start)}\n` : source.slice(start, end);
+    let newlines = 0;
+    for (let i = recipe.indexOf("\n"); i !== -1; i = recipe.indexOf("\n", i + 1)) newlines++;
+    this.cursorLine += newlines;
     this.pos = end;
-    if (newline !== -1) this.line++;
-    return this.token("RECIPE_LINE", text.slice(start, end), start, line);
+    this.setToken("RECIPE", recipe, start, recipe.endsWith("\n") ? this.cursorLine - 1 : this.cursorLine);
   }
 
-  private scanCode(): Token {
-    const { text } = this;
-    const length = text.length;
-    while (this.pos < length) {
-      const start = this.pos;
-      const code = text.charCodeAt(start);
-      if (code === SPACE || code === TAB || code === CR) {
-        this.pos++;
-        continue;
-      }
-      if (code === NEWLINE) {
-        this.line++;
-        this.pos++;
-        continue;
-      }
-      if (code === HASH) {
-        const newline = text.indexOf("\n", start);
-        this.pos = newline === -1 ? length : newline;
-        continue;
-      }
+  private scanCode(): void {
+    const { source } = this;
+    const length = source.length;
+    for (let start = this.skipBlanks(); start < length; start = this.skipBlanks()) {
+      const code = source.charCodeAt(start);
       if (code === 40 /* ( */) {
         this.pos++;
         this.depth++;
-        return this.token("LPAREN", "(", start);
+        return this.setToken("LPAREN", "(", start);
       }
       if (code === 41 /* ) */) {
         this.pos++;
         if (this.depth > 0) this.depth--;
-        return this.token("RPAREN", ")", start);
+        return this.setToken("RPAREN", ")", start);
       }
-      if (isDigit(code)) {
-        // [0-9]+(\.[0-9]*)?
-        let end = start + 1;
-        while (end < length && isDigit(text.charCodeAt(end))) end++;
-        const isFloat = end < length && text.charCodeAt(end) === 46;
-        if (isFloat) {
-          end++;
-          while (end < length && isDigit(text.charCodeAt(end))) end++;
-        }
-        this.pos = end;
-        return this.token("NUMBER", text.slice(start, end), start, this.line, isFloat);
-      }
+      if (isDigit(code)) return this.scanNumber(start);
       if (code === SINGLE_QUOTE || code === DOUBLE_QUOTE) {
-        const token = this.scanString(code);
-        if (token) return token;
+        if (this.scanString(code)) return;
         this.skip(start);
         continue;
       }
       if (isIdentStart(code)) {
         let end = start + 1;
-        while (end < length && isAsciiIdentRest(text.charCodeAt(end))) end++;
-        if (end < length && text.charCodeAt(end) >= 128) {
+        while (end < length && isAsciiIdentRest(source.charCodeAt(end))) end++;
+        if (end < length && source.charCodeAt(end) >= 128) {
           IDENT_REST.lastIndex = end;
-          end += IDENT_REST.exec(text)![0].length;
+          end += IDENT_REST.exec(source)![0].length;
         }
         this.pos = end;
-        return this.word(text.slice(start, end), start);
+        return this.word(start, end);
       }
-      if (code === 64 /* @ */ && text.startsWith("@begin", start)) {
+      if (code === 64 /* @ */ && source.startsWith("@begin", start)) {
         this.pos += 6;
         this.inRecipe = true;
-        return this.token("RECIPE_BEGIN", "@begin", start);
+        return this.setToken("RECIPE_BEGIN", "@begin", start);
       }
-      if (this.depth > 0) {
-        const token = this.scanBodyPunctuation(code, start);
-        if (token) return token;
-      }
+      if (this.depth > 0 && this.scanBodyPunctuation(code, start)) return;
       this.skip(start);
     }
     if (this.pos === length && this.finalNewline) {
       // The implied final newline.
-      this.line++;
+      this.cursorLine++;
       this.pos++;
     }
-    return this.token("EOF", "", this.pos);
+    this.setToken("EOF", "", this.pos);
   }
 
-  /**
-   * A keyword or an identifier. Identifiers are interned: property names and ids repeat
-   * throughout a document, and the model keeps one string for each instead of one per use. The
-   * table stays small (the first names met, where the property names are) so that it stays in
-   * the cache when a large document has thousands of distinct ids.
-   */
-  private word(word: string, start: number): Token {
-    const keyword = KEYWORDS.get(word);
-    if (keyword) return this.token(keyword, word, start);
-    const name = this.names.get(word);
-    if (name !== undefined) return this.token("VAR", name, start);
-    if (this.names.size < MAX_INTERNED) this.names.set(word, word);
-    return this.token("VAR", word, start);
+  /** Moves past blanks and comments; returns where the next token may start. */
+  private skipBlanks(): number {
+    const { source } = this;
+    const length = source.length;
+    let pos = this.pos;
+    let line = this.cursorLine;
+    while (pos < length) {
+      const code = source.charCodeAt(pos);
+      if (code === SPACE || code === TAB || code === CR) pos++;
+      else if (code === NEWLINE) {
+        line++;
+        pos++;
+      } else if (code === HASH) {
+        const newline = source.indexOf("\n", pos);
+        pos = newline === -1 ? length : newline;
+      } else break;
+    }
+    this.pos = pos;
+    this.cursorLine = line;
+    return pos;
   }
 
-  private scanBodyPunctuation(code: number, start: number): Token | null {
-    const following = this.text.charCodeAt(start + 1);
+  /** `[0-9]+(\.[0-9]*)?`; short integers are read without copying their digits. */
+  private scanNumber(start: number): void {
+    const { source } = this;
+    const length = source.length;
+    let value = 0;
+    let end = start;
+    for (let code = source.charCodeAt(end); isDigit(code); code = source.charCodeAt(++end)) value = value * 10 + (code - 48);
+    const isFloat = end < length && source.charCodeAt(end) === 46;
+    if (isFloat) {
+      end++;
+      while (end < length && isDigit(source.charCodeAt(end))) end++;
+    }
+    this.pos = end;
+    this.setToken("NUMBER", "", start);
+    this.number = isFloat || end - start > MAX_EXACT_DIGITS ? Number(source.slice(start, end)) : value;
+    this.isFloat = isFloat;
+  }
+
+  /** A keyword or an identifier. */
+  private word(start: number, end: number): void {
+    for (const keyword of KEYWORDS_BY_LENGTH[end - start] ?? NO_KEYWORDS) {
+      if (this.source.startsWith(keyword.word, start)) return this.setToken(keyword.type, keyword.word, start);
+    }
+    this.setToken("VAR", this.names.get(this.source.slice(start, end)), start);
+  }
+
+  private scanBodyPunctuation(code: number, start: number): boolean {
+    const following = this.source.charCodeAt(start + 1);
     switch (code) {
       case 91: return this.punctuation("LBRACK", "[", start);
       case 93: return this.punctuation("RBRACK", "]", start);
@@ -232,37 +267,39 @@ export class Lexer {
       case 61: return this.punctuation("EQ", "=", start);
       case 60: return following === 61 ? this.punctuation("LE", "<=", start) : this.punctuation("LT", "<", start);
       case 62: return following === 61 ? this.punctuation("GE", ">=", start) : this.punctuation("GT", ">", start);
-      default: return null;
+      default: return false;
     }
   }
 
-  private punctuation(type: TokenType, text: string, start: number): Token {
+  private punctuation(type: TokenType, text: string, start: number): true {
     this.pos += text.length;
-    return this.token(type, text, start);
+    this.setToken(type, text, start);
+    return true;
   }
 
   /**
    * A quoted string (spec §1.4): backslash pairs never end it and are kept verbatim; `'…'`
-   * may span lines, `"…"` may not. Returns null when the quote has no closing partner.
+   * may span lines, `"…"` may not. False when the quote has no closing partner.
    */
-  private scanString(quote: number): Token | null {
-    const { text } = this;
+  private scanString(quote: number): boolean {
+    const { source } = this;
     const start = this.pos;
-    if ((this.failedStringEnd.get(quote) ?? -1) > start) return null;
+    if ((this.failedStringEnd.get(quote) ?? -1) > start) return false;
     const multiline = quote === SINGLE_QUOTE;
     let newlines = 0;
     let i = start + 1;
     for (;;) {
-      if (i >= text.length) break;
-      const code = text.charCodeAt(i);
+      if (i >= source.length) break;
+      const code = source.charCodeAt(i);
       if (code === quote) {
-        const line = this.line;
-        this.line += newlines;
+        const value = source.slice(start + 1, i);
+        this.setToken("STRING", i - start - 1 <= MAX_INTERNED_VALUE_LENGTH ? this.values.get(value) : value, start);
+        this.cursorLine += newlines;
         this.pos = i + 1;
-        return this.token("STRING", text.slice(start + 1, i), start, line);
+        return true;
       }
       if (code === BACKSLASH) {
-        if (i + 1 < text.length && text.charCodeAt(i + 1) !== NEWLINE) {
+        if (i + 1 < source.length && source.charCodeAt(i + 1) !== NEWLINE) {
           i += 2;
           continue;
         }
@@ -277,43 +314,42 @@ export class Lexer {
     // Every quote of the same kind before `i` lies inside a backslash pair of this scan, so a
     // scan starting there would follow the same path and fail at `i` too.
     this.failedStringEnd.set(quote, i);
-    return null;
+    return false;
   }
 
+  /** Steps over one illegal character (a whole code point). */
   private skip(start: number): void {
-    const char = String.fromCodePoint(this.text.codePointAt(start)!);
-    if (this.skipped.length < 100) this.skipped.push({ char, line: this.line });
-    this.pos = start + char.length;
+    this.pos = start + (this.source.codePointAt(start)! > 0xffff ? 2 : 1);
   }
 
-  /** The reference's rendering of a token in parse errors: `LexToken(TYPE,value,line,pos)`. */
-  describe(token: Token): string {
-    if (token.type === "EOF") return "unexpected end of input";
-    // An int is printed as Python's int() would: its digits without leading zeros (not through
-    // BigInt, whose parse of a 10 MB number takes seconds).
-    const value =
-      token.type === "NUMBER"
-        ? token.isFloat ? pyFloatRepr(Number(token.text)) : token.text.replace(/^0+(?=[0-9])/, "")
-        : pyStrRepr(token.text);
-    return `LexToken(${token.type},${value},${token.line},${this.codePointOffset(token.pos)})`;
+  /** The reference's rendering of the current token in parse errors: `LexToken(TYPE,value,line,pos)`. */
+  describe(): string {
+    if (this.type === "EOF") return "unexpected end of input";
+    let value: string;
+    if (this.type === "NUMBER") {
+      // An int is printed as Python's int() would: its digits without leading zeros (not through
+      // BigInt, whose parse of a 10 MB number takes seconds).
+      value = this.isFloat ? pyFloatRepr(this.number) : this.source.slice(this.start, this.pos).replace(/^0+(?=[0-9])/, "");
+    } else value = pyStrRepr(this.text);
+    return `LexToken(${this.type},${value},${this.line},${this.codePointOffset(this.start)})`;
   }
 
   /** The offset in code points (Python's position) of a UTF-16 offset, without copying the input. */
   private codePointOffset(pos: number): number {
     let offset = pos;
     for (let i = 1; i < pos; i++) {
-      const code = this.text.charCodeAt(i);
-      if (code >= 0xdc00 && code <= 0xdfff && (this.text.charCodeAt(i - 1) & 0xfc00) === 0xd800) offset--;
+      const code = this.source.charCodeAt(i);
+      if (code >= 0xdc00 && code <= 0xdfff && (this.source.charCodeAt(i - 1) & 0xfc00) === 0xd800) offset--;
     }
     return offset;
   }
 }
 
-/** The parse error the reference reports for an unexpected token. */
-export function unexpected(lexer: Lexer, token: Token, lastLine: number): RadlError {
-  if (token.type === "EOF") {
+/** The parse error the reference reports for the lexer's current token, which the parser did not expect. */
+export function unexpected(lexer: Lexer, lastLine: number): RadlError {
+  if (lexer.type === "EOF") {
     const where = lexer.inRecipeMode ? " in recipe" : "";
     return new RadlError(`Parse error: unexpected end of input${where}`, lastLine);
   }
-  return new RadlError(`Parse error in: ${lexer.describe(token)}`, token.line);
+  return new RadlError(`Parse error in: ${lexer.describe()}`, lexer.line);
 }

@@ -1,6 +1,6 @@
 import { RadlError } from "./errors.ts";
 import { Feature, Features, SoftFeatures, type Comparator, type FeatureLike } from "./features.ts";
-import { Lexer, unexpected, type Token, type TokenType } from "./lexer.ts";
+import { Lexer, unexpected, type TokenType } from "./lexer.ts";
 import { AnsibleHost, Configure, Contextualize, ContextualizeItem, Deploy, Description, Network, Radl, System, type Aspect } from "./radl.ts";
 
 const COMPARATORS: ReadonlyMap<TokenType, Comparator> = new Map([
@@ -33,6 +33,7 @@ function uniqueList(radl: Radl, aspect: Aspect): unknown[] | null {
 
 class Parser {
   private readonly lexer: Lexer;
+  /** The line of the last token taken, where an end of input is reported. */
   private lastLine = 1;
   private depth = 0;
 
@@ -45,7 +46,7 @@ class Parser {
     // The ids seen so far per kind, so that adding an aspect does not search its list
     // (`Radl.add` does, which made parsing quadratic in the number of systems).
     const seen = new Map<unknown[], Set<string>>();
-    for (let token = this.lexer.peek(); token.type !== "EOF"; token = this.lexer.peek()) {
+    while (!this.at("EOF")) {
       const aspect = this.sentence();
       const list = uniqueList(radl, aspect);
       if (!list) {
@@ -64,87 +65,118 @@ class Parser {
     return radl;
   }
 
-  private next(): Token {
-    const token = this.lexer.next();
-    if (token.type !== "EOF") this.lastLine = token.line;
-    return token;
+  /** Takes the current token. */
+  private advance(): void {
+    this.lastLine = this.lexer.line;
+    this.lexer.advance();
   }
 
-  private expect(type: TokenType): Token {
-    const token = this.next();
-    if (token.type !== type) throw unexpected(this.lexer, token, this.lastLine);
-    return token;
+  private unexpected(): RadlError {
+    return unexpected(this.lexer, this.lastLine);
   }
 
-  private accept(type: TokenType): Token | null {
-    return this.lexer.peek().type === type ? this.next() : null;
+  private expect(type: TokenType): void {
+    if (!this.at(type)) throw this.unexpected();
+    this.advance();
+  }
+
+  /** Takes a token of the given type and returns its text. */
+  private expectText(type: "VAR" | "STRING" | "RECIPE"): string {
+    const text = this.lexer.text;
+    this.expect(type);
+    return text;
+  }
+
+  private expectNumber(): number {
+    const value = this.lexer.number;
+    this.expect("NUMBER");
+    return value;
+  }
+
+  /** Whether the current token has the given type. */
+  private at(type: TokenType): boolean {
+    return this.lexer.type === type;
+  }
+
+  /** Takes the current token if it has the given type. */
+  private accept(type: TokenType): boolean {
+    if (!this.at(type)) return false;
+    this.advance();
+    return true;
   }
 
   private sentence(): Description | AnsibleHost | Network | System | Configure | Deploy | Contextualize {
-    const keyword = this.next();
-    const line = keyword.line;
-    switch (keyword.type) {
-      case "DESCRIPTION": return new Description(this.expect("VAR").text, this.featureBlock(), line);
-      case "ANSIBLE": return new AnsibleHost(this.expect("VAR").text, this.featureBlock(), line);
+    const { type, line } = this.lexer;
+    switch (type) {
+      case "DESCRIPTION":
+        this.advance();
+        return new Description(this.expectText("VAR"), this.featureBlock(), line);
+      case "ANSIBLE":
+        this.advance();
+        return new AnsibleHost(this.expectText("VAR"), this.featureBlock(), line);
       case "NETWORK": {
-        const id = this.expect("VAR").text;
-        return this.lexer.peek().type === "LPAREN" ? new Network(id, this.featureBlock(), false, line) : new Network(id, [], true, line);
+        this.advance();
+        const id = this.expectText("VAR");
+        return this.at("LPAREN") ? new Network(id, this.featureBlock(), false, line) : new Network(id, [], true, line);
       }
       case "SYSTEM": {
-        const name = this.expect("VAR").text;
-        return this.lexer.peek().type === "LPAREN" ? new System(name, this.featureBlock(), false, line) : new System(name, [], true, line);
+        this.advance();
+        const name = this.expectText("VAR");
+        return this.at("LPAREN") ? new System(name, this.featureBlock(), false, line) : new System(name, [], true, line);
       }
       case "CONFIGURE": return this.configure(line);
       case "DEPLOY": return this.deploy(line);
       case "CONTEXTUALIZE": return this.contextualize(line);
-      default: throw unexpected(this.lexer, keyword, this.lastLine);
+      default: throw this.unexpected();
     }
   }
 
   private configure(line: number): Configure {
-    const name = this.expect("VAR").text;
+    this.advance();
+    const name = this.expectText("VAR");
     if (!this.accept("LPAREN")) return new Configure(name, null, line);
     if (this.accept("RPAREN")) return new Configure(name, "", line);
     this.expect("RECIPE_BEGIN");
-    // The recipe lines are contiguous in the input: take them as one slice, not a concatenation.
-    const first = this.expect("RECIPE_LINE");
-    let last = first;
-    for (let token = this.lexer.peek(); token.type === "RECIPE_LINE"; token = this.lexer.peek()) last = this.next();
-    const recipe = this.lexer.source(first.pos, last.pos + last.text.length);
+    const recipe = this.expectText("RECIPE");
     this.expect("RECIPE_END");
     this.expect("RPAREN");
     return new Configure(name, recipe, line);
   }
 
   private deploy(line: number): Deploy {
-    const system = this.expect("VAR").text;
-    const count = this.expect("NUMBER");
-    const cloud = this.accept("VAR");
-    return new Deploy(system, Number(count.text), cloud?.text ?? null, line);
+    this.advance();
+    const system = this.expectText("VAR");
+    const count = this.expectNumber();
+    const cloud = this.at("VAR") ? this.expectText("VAR") : null;
+    return new Deploy(system, count, cloud, line);
   }
 
   private contextualize(line: number): Contextualize {
-    const maxTime = this.accept("NUMBER");
+    const { lexer } = this;
+    this.advance();
+    const maxTime = this.at("NUMBER") ? this.expectNumber() : 0;
     this.expect("LPAREN");
-    const ctxt = new Contextualize(maxTime ? Number(maxTime.text) : 0, new Map(), new Map(), line);
-    while (this.lexer.peek().type === "OPTION") {
-      this.next();
-      const name = this.expect("VAR");
+    const ctxt = new Contextualize(maxTime, new Map(), new Map(), line);
+    while (this.accept("OPTION")) {
+      const nameLine = lexer.line;
+      const name = this.expectText("VAR");
       const operator = this.comparator();
-      const value = this.next();
-      if (value.type !== "STRING" && value.type !== "NUMBER") throw unexpected(this.lexer, value, this.lastLine);
-      const option = value.type === "STRING"
-        ? Feature.string(name.text, value.text, operator, name.line)
-        : Feature.number(name.text, operator, Number(value.text), value.isFloat, "", name.line);
-      ctxt.options.set(name.text, option);
+      let option: Feature;
+      if (this.at("STRING")) option = Feature.string(name, this.expectText("STRING"), operator, nameLine);
+      else if (this.at("NUMBER")) {
+        const isFloat = lexer.isFloat;
+        option = Feature.number(name, operator, this.expectNumber(), isFloat, "", nameLine);
+      } else throw this.unexpected();
+      ctxt.options.set(name, option);
     }
-    while (this.lexer.peek().type === "SYSTEM") {
-      const itemLine = this.next().line;
-      const system = this.expect("VAR").text;
+    while (this.at("SYSTEM")) {
+      const itemLine = lexer.line;
+      this.advance();
+      const system = this.expectText("VAR");
       this.expect("CONFIGURE");
-      const configure = this.expect("VAR").text;
-      const step = this.accept("STEP") ? Number(this.expect("NUMBER").text) : 0;
-      const tool = this.accept("WITH") ? this.expect("VAR").text : null;
+      const configure = this.expectText("VAR");
+      const step = this.accept("STEP") ? this.expectNumber() : 0;
+      const tool = this.accept("WITH") ? this.expectText("VAR") : null;
       const item = new ContextualizeItem(system, configure, step, tool, itemLine);
       ctxt.items!.set(item.key, item);
     }
@@ -163,7 +195,7 @@ class Parser {
   private features(): FeatureLike[] {
     if (++this.depth > MAX_NESTING) throw new RadlError(`Parse error: nesting deeper than ${MAX_NESTING} levels`, this.lastLine);
     const features: FeatureLike[] = [];
-    if (this.lexer.peek().type !== "RPAREN") {
+    if (!this.at("RPAREN")) {
       features.push(this.feature());
       while (this.accept("AND")) features.push(this.feature());
     }
@@ -172,31 +204,34 @@ class Parser {
   }
 
   private feature(): FeatureLike {
-    const first = this.next();
-    if (first.type === "SOFT") {
-      const weight = this.expect("NUMBER");
-      return new SoftFeatures(Number(weight.text), this.featureBlock(), first.line);
+    const { lexer } = this;
+    const line = lexer.line;
+    if (this.accept("SOFT")) {
+      const weight = this.expectNumber();
+      return new SoftFeatures(weight, this.featureBlock(), line);
     }
-    if (first.type !== "VAR") throw unexpected(this.lexer, first, this.lastLine);
-    const prop = first.text;
-    if (this.accept("CONTAINS")) return Feature.contains(prop, new Features(this.featureBlock()), first.line);
+    const prop = this.expectText("VAR");
+    if (this.accept("CONTAINS")) return Feature.contains(prop, new Features(this.featureBlock()), line);
     const operator = this.comparator();
-    const value = this.next();
-    switch (value.type) {
+    switch (lexer.type) {
       case "NUMBER": {
-        const unit = this.accept("VAR")?.text ?? "";
-        return Feature.number(prop, operator, Number(value.text), value.isFloat, unit, first.line);
+        const isFloat = lexer.isFloat;
+        const value = this.expectNumber();
+        const unit = this.at("VAR") ? this.expectText("VAR") : "";
+        return Feature.number(prop, operator, value, isFloat, unit, line);
       }
-      case "STRING": return Feature.string(prop, value.text, operator, first.line);
-      case "LBRACK": return Feature.list(prop, this.stringList(), operator, first.line);
-      default: throw unexpected(this.lexer, value, this.lastLine);
+      case "STRING": return Feature.string(prop, this.expectText("STRING"), operator, line);
+      case "LBRACK":
+        this.advance();
+        return Feature.list(prop, this.stringList(), operator, line);
+      default: throw this.unexpected();
     }
   }
 
   private comparator(): Comparator {
-    const token = this.next();
-    const comparator = COMPARATORS.get(token.type);
-    if (!comparator) throw unexpected(this.lexer, token, this.lastLine);
+    const comparator = COMPARATORS.get(this.lexer.type);
+    if (!comparator) throw this.unexpected();
+    this.advance();
     return comparator;
   }
 
@@ -204,8 +239,8 @@ class Parser {
   private stringList(): string[] {
     const items: string[] = [];
     if (this.accept("RBRACK")) return items;
-    items.push(this.expect("STRING").text);
-    while (this.accept("COMMA")) items.push(this.expect("STRING").text);
+    items.push(this.expectText("STRING"));
+    while (this.accept("COMMA")) items.push(this.expectText("STRING"));
     this.expect("RBRACK");
     return items;
   }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import {
   Application, Configure, Contextualize, ContextualizeItem, DEFAULT_CIDR, Deploy, Description, Feature, Features, MEMORY_UNITS, Network, Radl, RadlError,
   SoftFeatures, System, checkRadl, compareLooseVersions, convertUnits, dumpRadlJson, parseOutports, parseRadl, parseRadlJson, radlToSimple, unitFactor,
@@ -171,6 +172,65 @@ describe("§3.2 feature sets", () => {
     test("do not constrain the values of the system", () => {
       assert.equal(system.getValue("cpu.count"), 1);
       assert.equal(system.getValue("disk.0.os.name"), undefined);
+    });
+  });
+
+  describe("a set built at once behaves as one built feature by feature", () => {
+    // The constructor keeps features that need no combining as a plain list and builds the
+    // property table only when needed; `addFeature` builds it at once. Nothing may tell them apart.
+    const PROPS = ["a", "b", "c", "__soft__", "disk.0.applications"];
+    const feature: fc.Arbitrary<Feature> = fc.oneof(
+      fc.tuple(fc.constantFrom(...PROPS), fc.constantFrom("=", "<", ">", "<=", ">=") as fc.Arbitrary<"=">, fc.integer({ min: 0, max: 3 }), fc.constantFrom("", "g", "GiB"))
+        .map(([prop, op, value, unit]) => Feature.number(prop, op, value, undefined, unit, 1)),
+      fc.tuple(fc.constantFrom(...PROPS), fc.constantFrom("x", "y")).map(([prop, value]) => Feature.string(prop, value, "=", 2)),
+      fc.tuple(fc.constantFrom(...PROPS), fc.constantFrom(["x"], ["x", "y"])).map(([prop, value]) => Feature.list(prop, [...value], "=", 3)),
+      fc.tuple(fc.constantFrom(...PROPS), fc.constantFrom("app1", "app2"), fc.constantFrom("1.0", "2.0"))
+        .map(([prop, name, version]) => Feature.contains(prop, new Features([Feature.string("name", name), Feature.string("version", version)]), 4)),
+    );
+    const featureLike: fc.Arbitrary<Feature | SoftFeatures> = fc.oneof(
+      { weight: 4, arbitrary: feature },
+      { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 9 }), fc.uniqueArray(feature, { maxLength: 2, selector: (f) => f.prop })).map(([weight, inner]) => new SoftFeatures(weight, inner, 5)) },
+    );
+    const lists = fc.oneof(
+      fc.array(featureLike, { maxLength: 8 }),
+      // Distinct properties, some of them past the plain list's size limit.
+      fc.integer({ min: 60, max: 70 }).map((n) => Array.from({ length: n }, (_, i) => Feature.number(`p${i}`, "=", i))),
+    );
+
+    /** Everything a set shows, or the error building it gives. */
+    function observe(build: () => Features): unknown {
+      let set: Features;
+      try {
+        set = build();
+      } catch (error) {
+        if (error instanceof RadlError) return { error: error.message };
+        throw error;
+      }
+      const lookups = [...PROPS, "p0", "p65", "missing"].map((prop) => [
+        set.getValue(prop), set.getFeature(prop)?.toString(), set.hasFeature(prop), set.hasFeature(prop, true), set.getContains(prop).map(String),
+      ]);
+      const before = {
+        text: set.toString(), listed: set.features.map(String), propNames: set.propNames, softs: set.softs.map(String), lookups,
+        structure: set.toStructure(), clone: set.clone().toString(),
+      };
+      set.setValue("a", 7);
+      set.delValue("b");
+      return { before, after: set.toString() };
+    }
+
+    test("for generated lists", () => {
+      fc.assert(
+        fc.property(lists, (list) => {
+          const atOnce = observe(() => new Features(list.map((f) => f.clone())));
+          const oneByOne = observe(() => {
+            const set = new Features();
+            for (const f of list) set.addFeature(f.clone());
+            return set;
+          });
+          assert.deepEqual(atOnce, oneByOne);
+        }),
+        { numRuns: 500 },
+      );
     });
   });
 
