@@ -1,6 +1,6 @@
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import type { ConnectionInfo, ProviderVm } from "./provider.ts";
-import { ContextualizeItem, Radl, radlToSimple, type Network, type System } from "./radl/index.ts";
+import { ContextualizeItem, Radl, radlToSimple, readRecipes, type Network, type System } from "./radl/index.ts";
 
 // The contextualization plan of IM (behaviour §5.7.2): which tasks run on which VM at which
 // step, the variables playbooks see, and the playbooks the runtime generates. Pure: the
@@ -184,7 +184,7 @@ function inventoryRadl(radl: Radl): string {
  */
 export function recipePlaybook(recipes: string, hosts: string): string {
   const plays: unknown[] = [];
-  for (const document of parseAllDocuments(recipes)) {
+  for (const document of readRecipes(recipes)) {
     if (document.errors.length) throw new Error(`Error parsing YAML: ${document.errors[0].message}`);
     const content = document.toJS() as unknown;
     if (content === null || content === undefined) continue;

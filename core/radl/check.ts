@@ -1,4 +1,4 @@
-import { parseAllDocuments } from "yaml";
+import { LineCounter, parseAllDocuments, type YAMLError } from "yaml";
 import { RadlError } from "./errors.ts";
 import { Feature, Features, SoftFeatures } from "./features.ts";
 import { parseOutports } from "./outports.ts";
@@ -140,7 +140,8 @@ export function checkRadl(radl: Radl): void {
   for (const host of radl.ansibleHosts) checkAnsibleHost(host, scope);
   for (const system of radl.systems) checkSystem(system, scope);
   for (const deploy of radl.deploys) checkDeploy(deploy, scope);
-  for (const configure of radl.configures) checkConfigure(configure);
+  const budget = yamlBudget();
+  for (const configure of radl.configures) checkConfigure(configure, budget);
   checkContextualize(radl.contextualize, scope);
 }
 
@@ -296,15 +297,36 @@ function checkDeploy(deploy: Deploy, scope: Scope): void {
   if (!Number.isInteger(deploy.vmNumber) || deploy.vmNumber < 0) throw new RadlError("Invalid number of virtual machines to deploy.", deploy.line);
 }
 
-function checkConfigure(configure: Configure): void {
+function checkConfigure(configure: Configure, budget: YamlBudget): void {
   if (!configure.recipes) return;
-  const problem = yamlProblem(configure.recipes);
+  const problem = yamlProblem(configure.recipes, budget);
   if (problem) throw new RadlError(`Invalid YAML code: ${problem}.`, configure.line);
 }
 
+/**
+ * How many characters of recipes one document may send to the `yaml` package. It is linear,
+ * but at some microseconds a character on hostile input: the budget keeps a 10 MB request from
+ * holding the server for half a minute. Real recipes take the fast path, or are far smaller.
+ */
+const SLOW_YAML_BUDGET = 1 << 20;
+
+/** What is left of a document's budget for the `yaml` package; shared by its recipes. */
+export interface YamlBudget {
+  characters: number;
+}
+
+export function yamlBudget(): YamlBudget {
+  return { characters: SLOW_YAML_BUDGET };
+}
+
 /** Why a recipe is not one valid YAML document, or null when it is. */
-export function yamlProblem(recipe: string): string | null {
-  return isCertainlyValidYaml(recipe) ? null : yamlPackageProblem(recipe);
+export function yamlProblem(recipe: string, budget: YamlBudget = yamlBudget()): string | null {
+  if (isCertainlyValidYaml(recipe)) return null;
+  budget.characters -= recipe.length;
+  if (budget.characters < 0) {
+    return "the recipes hold more than 1 MiB of YAML beyond block collections and one-line scalars, more than infra-manager checks";
+  }
+  return yamlPackageProblem(recipe);
 }
 
 /**
@@ -312,13 +334,31 @@ export function yamlProblem(recipe: string): string | null {
  * the errors. Exported for the test that compares it with the fast path.
  */
 export function yamlPackageProblem(recipe: string): string | null {
-  const documents = parseAllDocuments(recipe);
+  const lines = new LineCounter();
+  const documents = readRecipes(recipe, lines);
   if (!Array.isArray(documents)) return null; // an empty stream is valid
   for (const document of documents) {
-    if (document.errors.length > 0) return document.errors[0].message.split("\n")[0];
+    if (document.errors.length > 0) return located(document.errors[0], lines);
   }
   if (documents.length > 1) return "expected a single document in the stream, but found another document";
   return null;
+}
+
+/**
+ * Recipes as YAML documents, read as PyYAML reads them for the reference: a key given twice is
+ * no error (the last one wins). Errors carry no position text: the package would scan the
+ * error's line for each of them, which is quadratic on a long line with many.
+ */
+export function readRecipes(recipes: string, lineCounter?: LineCounter): ReturnType<typeof parseAllDocuments> {
+  return parseAllDocuments(recipes, { uniqueKeys: false, prettyErrors: false, ...(lineCounter && { lineCounter }) });
+}
+
+/** An error's message with where it is, `… at line L, column C`. */
+function located(error: YAMLError, lines: LineCounter): string {
+  const message = error.message.split("\n")[0];
+  if (error.pos[0] < 0) return message;
+  const { line, col } = lines.linePos(error.pos[0]);
+  return `${message} at line ${line}, column ${col}`;
 }
 
 function checkContextualize(ctxt: Contextualize, scope: Scope): void {
