@@ -4,11 +4,12 @@
 // use a small part of YAML: block mappings and sequences laid out by indentation, one-line
 // scalars (plain, single- or double-quoted), one-line flow collections, `|`/`>` block scalars,
 // comments and a leading `---`. `isCertainlyValidYaml` reads that subset in one pass and answers
-// true only when the text is certainly one well-formed document (or none) for the `yaml` package;
-// anything outside the subset or doubtful answers false, and the caller then asks the `yaml`
-// package, which also words the error. test/unit/radl/yaml-subset.test.ts checks the two agree.
+// true only when the text is certainly one well-formed document (or none) for the `yaml` package
+// as `readRecipes` (check.ts) sets it up; anything outside the subset or doubtful answers false,
+// and the caller then asks the `yaml` package, which also words the error.
+// test/unit/radl/yaml-subset.test.ts checks the two agree.
 
-const NEWLINE = 10, SPACE = 32, HASH = 35, DASH = 45, COLON = 58, COMMA = 44;
+const SPACE = 32, HASH = 35, DASH = 45, COLON = 58, COMMA = 44;
 const SINGLE_QUOTE = 39, DOUBLE_QUOTE = 34, BACKSLASH = 92, DOT = 46, PERCENT = 37;
 const LBRACKET = 91, RBRACKET = 93, LBRACE = 123, RBRACE = 125, PIPE = 124, GREATER = 62;
 const PLUS = 43;
@@ -16,7 +17,7 @@ const PLUS = 43;
 /** Nesting of compact sequences (`- - x`) and flow collections this reader follows; deeper is left to the `yaml` package. */
 const MAX_INLINE_DEPTH = 32;
 
-/** The `yaml` package refuses implicit keys (quoted ones too) of more than 1024 characters; stay well below. */
+/** The `yaml` package refuses implicit block mapping keys (quoted ones too) of more than 1024 characters; stay well below. */
 const MAX_KEY_LENGTH = 1000;
 
 // What the readers that otherwise return a position in the text return instead.
@@ -24,12 +25,6 @@ const MAX_KEY_LENGTH = 1000;
 const FAILED = -1;
 /** A complete value that ends the line: a scalar, a flow collection or a block scalar header. */
 const VALUE = -2;
-
-/** A mapping's keys are compared one by one up to this many, and then looked up in a set. */
-const KEYS_COMPARED_IN_PLACE = 16;
-
-/** Plain keys that the core schema reads as null or a boolean rather than a string. */
-const NON_STRING_WORDS: ReadonlySet<string> = new Set(["null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE"]);
 
 /** Characters outside the subset: tabs, carriage returns, byte order marks, C1 controls, Unicode line separators, surrogates. */
 const UNUSUAL_CHARACTER = /[^\n\x20-\x7e\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe]/;
@@ -45,30 +40,17 @@ export function isCertainlyValidYaml(text: string): boolean {
   return !UNUSUAL_CHARACTER.test(text) && new SubsetReader(text).read();
 }
 
-function isAsciiLetter(code: number): boolean {
-  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90);
-}
-
 /**
  * Reads the text line by line, keeping the open block collections on a stack. A line may start
  * a node where one is expected (after `key:` or `-` with nothing else on their line, or at the
- * document's top), or continue the collection whose indentation it has.
- *
- * The keys of the open mappings (to refuse duplicates) are offsets into the text, on one stack:
- * a mapping's keys are on top of it while it is open, since the mappings it holds close before
- * it takes another key.
+ * document's top), or continue the collection whose indentation it has. Keys are not compared:
+ * `readRecipes` (check.ts) has the package take a key given twice, as PyYAML does.
  */
 class SubsetReader {
   /** The open block collections, innermost last: the column of a sequence's `-` or of a mapping's keys. */
   private readonly indents: number[] = [];
-  /** Per open block collection: where a mapping's keys start on the key stack; -1 for a sequence. */
-  private readonly firstKeys: number[] = [];
-  /** The keys of the open mappings: where their text starts and ends, up to `keyCount`. */
-  private readonly keyStarts: number[] = [];
-  private readonly keyEnds: number[] = [];
-  private keyCount = 0;
-  /** The keys of the open mappings that have many, by where their keys start on the key stack (made when first needed). */
-  private largeMappingKeys: Map<number, Set<string>> | null = null;
+  /** Per open block collection: whether it is a mapping (else a sequence). */
+  private readonly isMapping: boolean[] = [];
   private lineStart = 0;
   private lineEnd = 0;
   /**
@@ -172,32 +154,24 @@ class SubsetReader {
     const { indents } = this;
     while (indents.length > 0 && indents[indents.length - 1] > indent) this.closeCollection();
     if (indents.length === 0 || indents[indents.length - 1] !== indent) return false;
-    if (this.firstKeys[indents.length - 1] === -1 && !this.isSequenceEntry(start)) {
+    if (!this.isMapping[indents.length - 1] && !this.isSequenceEntry(start)) {
       // A sequence written at its parent key's column ends where the mapping goes on.
       this.closeCollection();
       if (indents.length === 0 || indents[indents.length - 1] !== indent) return false;
     }
-    const firstKey = this.firstKeys[indents.length - 1];
-    if (firstKey === -1) return this.sequenceEntry(start, indent, 0);
+    if (!this.isMapping[indents.length - 1]) return this.sequenceEntry(start, indent, 0);
     const afterKey = this.keyOrValue(start, indent);
-    return afterKey >= 0 && this.addKey(firstKey, start, afterKey) && this.mappingValue(afterKey, indent);
+    return afterKey >= 0 && this.mappingValue(afterKey, indent);
   }
 
   private openCollection(indent: number, isMapping: boolean): void {
     this.indents.push(indent);
-    this.firstKeys.push(isMapping ? this.keyCount : -1);
+    this.isMapping.push(isMapping);
   }
 
   private closeCollection(): void {
     this.indents.pop();
-    const firstKey = this.firstKeys.pop()!;
-    if (firstKey !== -1) this.dropKeys(firstKey);
-  }
-
-  /** Forgets the keys of a mapping that closes. */
-  private dropKeys(firstKey: number): void {
-    this.keyCount = firstKey;
-    this.largeMappingKeys?.delete(firstKey);
+    this.isMapping.pop();
   }
 
   /** A node starting at `start`, inside a collection indented `parentIndent`. */
@@ -211,7 +185,7 @@ class SubsetReader {
     if (afterKey === VALUE) return true;
     if (afterKey === FAILED) return false;
     this.openCollection(column, true);
-    return this.addKey(this.keyCount, start, afterKey) && this.mappingValue(afterKey, column);
+    return this.mappingValue(afterKey, column);
   }
 
   /** After the `-` at `dash`: nothing (the value comes on the next lines) or a node. */
@@ -253,14 +227,14 @@ class SubsetReader {
       end = this.quoted(start);
       if (end === FAILED) return FAILED;
       const next = this.skipSpaces(end);
-      if (text.charCodeAt(next) === COLON && next < this.lineEnd) return this.isSpaceOrEnd(next + 1) ? next + 1 : FAILED;
+      if (text.charCodeAt(next) === COLON && next < this.lineEnd) return this.isSpaceOrEnd(next + 1) ? this.afterBlockKey(start, next) : FAILED;
       return this.endOfLine(end) ? VALUE : FAILED;
     }
     if (!this.isPlainStart(start)) return FAILED;
     // A plain scalar runs to the end of the line or to a comment; `: ` in it makes it a key.
     for (end = start + 1; end < this.lineEnd; end++) {
       const code = text.charCodeAt(end);
-      if (code === COLON && this.isSpaceOrEnd(end + 1)) return end + 1;
+      if (code === COLON && this.isSpaceOrEnd(end + 1)) return this.afterBlockKey(start, end);
       if (code === HASH && text.charCodeAt(end - 1) === SPACE) return VALUE;
     }
     return VALUE;
@@ -288,63 +262,9 @@ class SubsetReader {
     return position;
   }
 
-  /**
-   * Pushes the key written from `start` to just before the `:` at `afterKey - 1` on the key
-   * stack of the mapping whose keys start at `firstKey`; false when that mapping already has it,
-   * or when it is not certainly a string that its text spells out.
-   */
-  private addKey(firstKey: number, start: number, afterKey: number): boolean {
-    const { text, keyStarts, keyEnds } = this;
-    if (afterKey - 1 - start > MAX_KEY_LENGTH) return false;
-    let keyStart = start;
-    let keyEnd = afterKey - 1;
-    const first = text.charCodeAt(start);
-    if (first === SINGLE_QUOTE || first === DOUBLE_QUOTE) {
-      keyStart++;
-      keyEnd = this.quoted(start) - 1;
-      // Escapes would make the key differ from its text.
-      const escape = text.indexOf(first === SINGLE_QUOTE ? "''" : "\\", keyStart);
-      if (escape !== -1 && escape < keyEnd) return false;
-    } else {
-      while (text.charCodeAt(keyEnd - 1) === SPACE) keyEnd--;
-      if (!(isAsciiLetter(first) || first === 95 /* _ */)) return false;
-      if (this.isNonStringWord(start, keyEnd)) return false;
-    }
-    if (this.keyCount - firstKey < KEYS_COMPARED_IN_PLACE) {
-      for (let k = firstKey; k < this.keyCount; k++) {
-        if (this.sameText(keyStarts[k], keyEnds[k], keyStart, keyEnd)) return false;
-      }
-    } else {
-      this.largeMappingKeys ??= new Map();
-      let keys = this.largeMappingKeys.get(firstKey);
-      if (keys === undefined) {
-        keys = new Set();
-        for (let k = firstKey; k < this.keyCount; k++) keys.add(text.slice(keyStarts[k], keyEnds[k]));
-        this.largeMappingKeys.set(firstKey, keys);
-      }
-      const key = text.slice(keyStart, keyEnd);
-      if (keys.has(key)) return false;
-      keys.add(key);
-    }
-    keyStarts[this.keyCount] = keyStart;
-    keyEnds[this.keyCount] = keyEnd;
-    this.keyCount++;
-    return true;
-  }
-
-  /** Whether a plain key spells null or a boolean (only those start with these letters and have 4 or 5 of them). */
-  private isNonStringWord(start: number, end: number): boolean {
-    const first = this.text.charCodeAt(start) | 0x20;
-    if ((first !== 110 /* n */ && first !== 116 /* t */ && first !== 102 /* f */) || end - start < 4 || end - start > 5) return false;
-    return NON_STRING_WORDS.has(this.text.slice(start, end));
-  }
-
-  private sameText(start: number, end: number, otherStart: number, otherEnd: number): boolean {
-    if (end - start !== otherEnd - otherStart) return false;
-    for (let i = 0; i < end - start; i++) {
-      if (this.text.charCodeAt(start + i) !== this.text.charCodeAt(otherStart + i)) return false;
-    }
-    return true;
+  /** The position after the `:` at `colon` that ends the block mapping key written from `start`, or FAILED when the key is too long. */
+  private afterBlockKey(start: number, colon: number): number {
+    return colon - start > MAX_KEY_LENGTH ? FAILED : colon + 1;
   }
 
   /**
@@ -376,20 +296,19 @@ class SubsetReader {
 
   /**
    * A flow sequence or mapping closed on its line, without empty entries or a trailing comma;
-   * entries are scalars or flow collections, mapping keys are certainly strings. Returns the
+   * entries are scalars or flow collections, mapping keys are one-line scalars. Returns the
    * position after the closing bracket.
    */
   private flowCollection(start: number, depth: number): number {
     const { text } = this;
     const isMapping = text.charCodeAt(start) === LBRACE;
     const close = isMapping ? RBRACE : RBRACKET;
-    const firstKey = this.keyCount;
     let position = this.skipSpaces(start + 1);
     if (text.charCodeAt(position) === close && position < this.lineEnd) return position + 1;
     for (;;) {
       if (isMapping) {
         const afterKey = this.flowKey(position);
-        if (afterKey === FAILED || !this.addKey(firstKey, position, afterKey)) return FAILED;
+        if (afterKey === FAILED) return FAILED;
         position = this.skipSpaces(afterKey);
       }
       position = this.flowEntry(position, depth);
@@ -397,10 +316,7 @@ class SubsetReader {
       position = this.skipSpaces(position);
       if (position >= this.lineEnd) return FAILED;
       const code = text.charCodeAt(position);
-      if (code === close) {
-        this.dropKeys(firstKey);
-        return position + 1;
-      }
+      if (code === close) return position + 1;
       if (code !== COMMA) return FAILED;
       position = this.skipSpaces(position + 1);
     }
@@ -416,7 +332,8 @@ class SubsetReader {
       if (end === FAILED) return FAILED;
       end = this.skipSpaces(end);
     } else {
-      end = start;
+      if (!this.isPlainStart(start)) return FAILED;
+      end = start + 1;
       while (end < this.lineEnd && !isFlowIndicator(text.charCodeAt(end))) end++;
     }
     return end < this.lineEnd && text.charCodeAt(end) === COLON && text.charCodeAt(end + 1) === SPACE ? end + 1 : FAILED;

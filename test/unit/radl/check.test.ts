@@ -125,6 +125,8 @@ const ASPECT_CHECKS: Failure[] = [
   { name: "deploy of a fractional number of VMs", radl: "system s ()\ndeploy s 1.5", line: 2, message: "Invalid number of virtual machines to deploy." },
   { name: "configure with a YAML error", radl: "configure c (\n@begin\n- a: [\n@end\n)", line: 1, message: /^Invalid YAML code: .+\.$/ },
   { name: "configure with a tab-indented YAML", radl: "system s ()\nconfigure c (\n@begin\n- a:\n\t- b\n@end\n)", line: 2, message: /^Invalid YAML code: .+\.$/ },
+  // The position is within the recipe, whose line 1 is the rest of the `@begin` line.
+  { name: "configure with a YAML error says where in the recipe", radl: "configure c (\n@begin\n- a: b: c\n@end\n)", line: 1, message: "Invalid YAML code: Nested mappings are not allowed in compact mappings at line 2, column 6." },
   // The spec's "<parser message>" is the yaml package's; this one is the code's own (a stream of two documents).
   { name: "configure with two YAML documents", radl: "configure c (\n@begin\n---\n- a\n---\n- b\n@end\n)", line: 1, message: "Invalid YAML code: expected a single document in the stream, but found another document." },
   { name: "contextualize with a fractional max time", radl: "system s ()\ncontextualize 1.5 ()", line: 2, message: "Invalid 'max time' in 'contextualize'" },
@@ -169,6 +171,7 @@ const JSON_CHECKS: { name: string; json: unknown[]; message: string }[] = [
   { name: "a negative gpu.count", json: [{ class: "system", id: "s", "gpu.count": -1 }], message: "Invalid value in property 'gpu.count'" },
   { name: "an unknown network", json: [{ class: "system", id: "s", "net_interface.0.connection": "n" }], message: "Invalid value in property 'net_interface.0.connection'" },
   { name: "an invalid recipe", json: [{ class: "configure", id: "c", recipes: "---\n- a\n---\n- b\n" }], message: "Invalid YAML code: expected a single document in the stream, but found another document." },
+  { name: "a recipe with a YAML error", json: [{ class: "configure", id: "c", recipes: "- a: b: c" }], message: "Invalid YAML code: Nested mappings are not allowed in compact mappings at line 1, column 6." },
   { name: "an item of an unknown system", json: [{ class: "configure", id: "c", recipes: "" }, { class: "contextualize", items: [{ system: "s", configure: "c" }] }], message: "Invalid system id 's'" },
 ];
 
@@ -185,6 +188,9 @@ const VALID: { name: string; radl: string }[] = [
   { name: "configure x ()", radl: "configure x ()\nconfigure y ( )\nconfigure z (\n)" },
   { name: "an empty recipe between @begin and @end", radl: "configure x (\n@begin\n@end\n)" },
   { name: "a recipe with only comments", radl: "configure x (\n@begin\n# nothing to do\n@end\n)" },
+  // PyYAML, and so the reference, keeps the last value of a key given twice.
+  { name: "a recipe with a key given twice", radl: "configure x (\n@begin\n- hosts: all\n  hosts: web\n  vars: {a: 1, a: 2}\n@end\n)" },
+  { name: "a recipe beyond the fast check with a key given twice", radl: "configure x (\n@begin\n- vars: &v {a: 1}\n  vars: *v\n@end\n)" },
   { name: "a configure reference", radl: "configure x" },
   { name: "step and with in one item", radl: "system s ()\nconfigure c ()\nconfigure d ()\ncontextualize 600 (\noption ansible_version = '2.9.0'\nsystem s configure c step 1 with cloud_init\nsystem s configure d with Ansible\n)" },
   { name: "contextualize ()", radl: "contextualize ()" },

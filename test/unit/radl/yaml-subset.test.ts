@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { yamlPackageProblem } from "../../../core/radl/check.ts";
-import { parseRadlText, yamlProblem } from "../../../core/radl/index.ts";
+import { checkRadl, parseRadl, parseRadlText, RadlError, yamlProblem } from "../../../core/radl/index.ts";
 import { isCertainlyValidYaml } from "../../../core/radl/yaml-subset.ts";
 import { loadCorpus } from "../../fixtures/corpus.ts";
 import { generateRadl } from "../../fixtures/radl-generator.ts";
@@ -14,7 +14,13 @@ import { generateRadl } from "../../fixtures/radl-generator.ts";
 const NUM_RUNS = Number(process.env.YAML_SUBSET_RUNS ?? 3000);
 
 const HANG_GUARD_MS = 20_000;
+/** Generous for hostile lines: at a quarter of the budget the package takes about a second (it took minutes when quadratic). */
+const HOSTILE_LINE_MS = 10_000;
+/** For the fast path on input of some hundreds of kB. */
+const FAST_PATH_MS = 1_000;
 const TEN_MB = 10 * 1024 * 1024;
+/** The characters of recipes per document that may go to the `yaml` package (check.ts). */
+const YAML_BUDGET = 1024 * 1024;
 
 /** The verdict through the fast path and the fallback equals the `yaml` package's alone. */
 function assertSameVerdict(text: string): void {
@@ -208,8 +214,13 @@ describe("fast YAML check of recipes", () => {
       "a: x #c",
       "a: b#c",
       " - vars:\n     x: 1\n   tasks:\n    - debug: msg=hi",
-      // Past 16 keys a mapping's keys go into a set; each mapping has its own.
       `${wideMapping(20, "")}\nnested:\n${wideMapping(20, "  ")}\nk3x: 1`,
+      // Keys given twice are no error (the last one wins, as in PyYAML), whatever they are.
+      "a: 1\na: 2", "a: 1\n'a': 2\n\"a\": 3", "1: a\n01: b\n1: c", "true: 1\nTrue: 2\nnull: 3\n~: 4", "'it''s': 1\n'it''s': 2", "\"a\\nb\": 1\n\"a\\nb\": 2",
+      "- a: 1\n  a: 2\n  a:\n    a: 3\n    a: 4\n- a: 5", `${wideMapping(20, "")}\nk3: again`,
+      "a: {x: 1, x: 2, 'x': 3}", "a: {x: {y: 1, y: 2}, x: 3}", "a: {1: x, 01: y, ~: z, -x: w, é: v}",
+      // Only implicit keys of block mappings are limited to 1024 characters.
+      `a: {${"k".repeat(2000)}: 1}`,
     ];
     for (const text of IN_SUBSET) {
       test(`${JSON.stringify(text)} is certainly valid`, () => {
@@ -220,11 +231,11 @@ describe("fast YAML check of recipes", () => {
 
     const OUTSIDE = [
       // invalid YAML
-      `"${"x".repeat(1100)}": 1`, `- '${"x".repeat(1100)}': 1`, "a: 1\na: 2", "a: 1\n'a': 2", `${wideMapping(20, "")}\nk3: again`, `a: {${Array.from({ length: 20 }, (_, i) => `k${i}: 1`).join(", ")}, k19: 2}`, "1: a\n01: b", "a: {x: 1, x: 2}", "- key: |\n  text", "key: |\n      \n   text", "a: b: c", "a: x\n  # c\n    more",
-      "a: 'x'#c", "a: @x", "a: `x", "a: [a,,b]", "a: [a #b]", "a: \"x\\q\"", "---\n- a\n---\n- b", "a: [", "- a:\n\t- b", "x".repeat(1100) + ": 1",
+      `"${"x".repeat(1100)}": 1`, `- '${"x".repeat(1100)}': 1`, "- key: |\n  text", "key: |\n      \n   text", "a: b: c", "a: x\n  # c\n    more",
+      "a: 'x'#c", "a: @x", "a: `x", "a: [a,,b]", "a: [a #b]", "a: \"x\\q\"", "---\n- a\n---\n- b", "a: [", "- a:\n\t- b", "x".repeat(1100) + ": 1", "a: {*x: 1}",
       // valid YAML outside the subset
       "a: &x 1\nb: *x", "a: !!str 1", "? a\n: b", "a: \"two\n  lines\"", "a: x\n  continued", "- a\n  - b", "a: [\n  b]", "%YAML 1.2\n---\na: 1",
-      "a: 1\n...", "a: |2\n  x", "a: \"\\x41\"", "true: 1", "null: 1", "a:\r\n  b", "\ufeffa: 1", "a: [a, b,]", "a: {\"a\":1}", "$ANSIBLE_VAULT;1.1;AES256\n6637",
+      "a: 1\n...", "a: |2\n  x", "a: \"\\x41\"", "a: {&x k: 1}", "a: {: 1}", "a: {-: 1}", "a:\r\n  b", "\ufeffa: 1", "a: [a, b,]", "a: {\"a\":1}", "$ANSIBLE_VAULT;1.1;AES256\n6637",
     ];
     for (const text of OUTSIDE) {
       test(`${JSON.stringify(text.slice(0, 60))} is left to the yaml package`, () => {
@@ -256,13 +267,30 @@ describe("fast YAML check of recipes", () => {
     );
   });
 
-  test("wide mappings, with or without duplicate keys, get the yaml package's verdict", () => {
+  test("wide mappings, with or without repeated keys, get the yaml package's verdict", () => {
     const keys = fc.oneof(fc.uniqueArray(fc.nat({ max: 60 }), { minLength: 1, maxLength: 40 }), fc.array(fc.nat({ max: 40 }), { minLength: 1, maxLength: 40 }));
     const mapping = fc.tuple(keys, keys, fc.boolean()).map(([outer, inner, flow]) => {
       const nested = flow ? ` {${inner.map((k) => `k${k}: v`).join(", ")}}` : `\n${inner.map((k) => `  k${k}: v`).join("\n")}`;
       return `${outer.map((k) => `k${k}: v`).join("\n")}\nnested:${nested}\n${outer.map((k) => `k${k + 1}x: v`).join("\n")}`;
     });
     fc.assert(fc.property(mapping, assertSameVerdict), { numRuns: NUM_RUNS / 10 });
+  });
+
+  describe("mappings with 100 000 repeated keys are certified by the fast path quickly", () => {
+    const CASES = [
+      { name: "block mapping", text: "k: v\n".repeat(100_000) },
+      { name: "nested block mapping", text: `- a:\n${"    k: v\n".repeat(100_000)}` },
+      { name: "flow mapping", text: `a: {${"k: v, ".repeat(100_000)}k: v}` },
+    ];
+    for (const { name, text } of CASES) {
+      test(name, () => {
+        const start = performance.now();
+        const problem = yamlProblem(text);
+        const ms = performance.now() - start;
+        assert.equal(problem, null);
+        assert.ok(ms < FAST_PATH_MS, `took ${ms.toFixed(0)} ms`);
+      });
+    }
   });
 
   test("random text gets the yaml package's verdict", () => {
@@ -294,5 +322,51 @@ describe("fast YAML check of recipes", () => {
         assert.ok(problem === null || typeof problem === "string");
       });
     }
+  });
+
+  describe("hostile lines get an error in bounded time", () => {
+    // Lines that the `yaml` package was slow on with its pretty errors or unique keys (the last
+    // two quadratically). 400 000 repeats exceed the budget, which refuses them without the
+    // package; a quarter of the budget reaches it.
+    const SHAPES = [
+      { name: "a: a: a: …", head: "", repeated: "a: " },
+      { name: "x: &a &a &a …", head: "x: ", repeated: "&a " },
+      { name: "x: {a: b, a: b, … never closed", head: "x: {", repeated: "a: b, " },
+    ];
+    for (const { name, head, repeated } of SHAPES) {
+      for (const repeats of [400_000, Math.floor(YAML_BUDGET / 4 / repeated.length)]) {
+        test(`${name}, ${repeats} times`, () => {
+          const input = head + repeated.repeat(repeats);
+          const start = performance.now();
+          const problem = yamlProblem(input);
+          const ms = performance.now() - start;
+          assert.ok(ms < HOSTILE_LINE_MS, `took ${ms.toFixed(0)} ms`);
+          assert.ok(typeof problem === "string", "no error");
+          assert.equal(/more than 1 MiB/.test(problem), input.length > YAML_BUDGET, problem);
+        });
+      }
+    }
+  });
+
+  describe("the budget of recipes that go to the yaml package, per document", () => {
+    const configure = (name: string, recipe: string) => `configure ${name} (\n@begin\n${recipe}\n@end\n)`;
+    /** Valid YAML outside the subset (tabs) and cheap for the package: one plain scalar. */
+    const beyondSubset = (characters: number) => `- ${"a\tb ".repeat(characters / 4)}`;
+    const inSubset = (characters: number) => "- a: b\n".repeat(characters / 7);
+
+    test("recipes beyond the subset of more than 1 MiB in all are refused at the configure that goes over", () => {
+      const document = [configure("first", beyondSubset(YAML_BUDGET / 2)), configure("second", beyondSubset(YAML_BUDGET / 2)), "system s ()"].join("\n");
+      assert.throws(() => checkRadl(parseRadl(document)), (error: unknown) => {
+        assert.ok(error instanceof RadlError);
+        assert.match(error.detail, /^Invalid YAML code: the recipes hold more than 1 MiB of YAML beyond /);
+        assert.equal(error.line, document.split("\n").indexOf("configure second (") + 1);
+        return true;
+      });
+    });
+
+    test("recipes in the subset do not count", () => {
+      const document = [configure("a", inSubset(YAML_BUDGET)), configure("b", inSubset(YAML_BUDGET)), configure("c", beyondSubset(YAML_BUDGET / 2))].join("\n");
+      checkRadl(parseRadl(document));
+    });
   });
 });
