@@ -7,7 +7,7 @@ import { loadPlugins, resolveStore } from "./plugins.ts";
 import { Credentials, newInstallationSecret } from "./service/credentials.ts";
 import { ImService } from "./service/im-service.ts";
 import type { ProviderCaller } from "./service/deployment.ts";
-import { ProviderPool } from "./workers/pool.ts";
+import type { ProviderPool } from "./workers/pool.ts";
 import { imMethods } from "./xmlrpc/methods.ts";
 import { XmlRpcServer } from "./xmlrpc/server.ts";
 
@@ -32,14 +32,18 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
   const im = config.im;
   // The worker threads start a moment after the server listens (or at the first provider
   // call, e.g. for a deployment that resumes): booting them alongside the load of the stored
-  // infrastructures and the first calls would slow both on a small machine.
-  let pool: ProviderPool | undefined;
-  const startPool = () => (pool ??= new ProviderPool({ plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, launchConcurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads }));
+  // infrastructures and the first calls would slow both on a small machine. The pool's module
+  // (and piscina) loads then too, so that start-up does not wait for it.
+  let pool: Promise<ProviderPool> | undefined;
+  const startPool = () => (pool ??= import("./workers/pool.ts").then(({ ProviderPool }) =>
+    new ProviderPool({ plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, launchConcurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads })));
   let closed = false;
   // After close() no call may start a new pool: its worker threads would keep the process alive.
   const providers: ProviderCaller = {
-    call: (type, op, cloud, credentials, args) =>
-      closed ? Promise.reject(new ProviderError("the server is shutting down")) : startPool().call(type, op, cloud, credentials, args),
+    call: async (type, op, cloud, credentials, args) => {
+      if (closed) throw new ProviderError("the server is shutting down");
+      return (await startPool()).call(type, op, cloud, credentials, args);
+    },
   };
   // The first contextualizer plugin configured carries out contextualization.
   const contextualizerName = plugins.contextualizerNames[0];
@@ -68,8 +72,10 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
     providers,
     providerTypes: plugins.providerTypes,
     contextualizer: contextualizerName === undefined ? null : {
-      call: (op, args, signal, output) =>
-        closed ? Promise.reject(new Error("the server is shutting down")) : startPool().contextCall(contextualizerName, op, args, signal, output),
+      call: async (op, args, signal, output) => {
+        if (closed) throw new Error("the server is shutting down");
+        return (await startPool()).contextCall(contextualizerName, op, args, signal, output);
+      },
     },
     credentials,
     log,
@@ -98,7 +104,7 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
         await service.stop();
       } finally {
         closed = true;
-        await pool?.close();
+        await (await pool)?.close();
         await store.close();
       }
       log.info("infra-manager stopped");

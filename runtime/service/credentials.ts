@@ -41,6 +41,7 @@ const CACHE_LIMIT = 10_000;
 
 export class Credentials {
   private readonly hashes = new Map<string, string>();
+  private readonly salts = new Map<string, string>();
 
   constructor(private readonly options: CredentialOptions) {}
 
@@ -71,19 +72,46 @@ export class Credentials {
   }
 
   /** Whether any identity is an admin or matches any owner (§3.4). */
-  async isAuthorized(identities: readonly Identity[], owners: readonly OwnerRecord[]): Promise<boolean> {
-    for (const identity of identities) {
-      if (identity.admin) return true;
-      for (const owner of owners) {
-        if (owner.username !== identity.username || (owner.hasToken && !identity.hasToken)) continue;
-        if (safeEqual(await this.hash(identity.password, owner.salt), owner.hash)) return true;
-      }
-    }
-    return false;
+  isAuthorized(identities: readonly Identity[], owners: readonly OwnerRecord[]): Promise<boolean> {
+    return this.authorizer(identities)(owners);
   }
 
+  /**
+   * isAuthorized for the owners of many infrastructures (GetInfrastructureList, GetStats): an
+   * owner record that many infrastructures share is checked once, not once per infrastructure.
+   */
+  authorizer(identities: readonly Identity[]): (owners: readonly OwnerRecord[]) => Promise<boolean> {
+    const checked = new Map<string, Promise<boolean>>();
+    const matches = (index: number, owner: OwnerRecord): Promise<boolean> => {
+      const key = `${index}\0${owner.salt}\0${owner.hash}`;
+      let match = checked.get(key);
+      if (!match) {
+        match = this.hash(identities[index].password, owner.salt).then((hash) => safeEqual(hash, owner.hash));
+        checked.set(key, match);
+      }
+      return match;
+    };
+    return async (owners) => {
+      for (let index = 0; index < identities.length; index++) {
+        const identity = identities[index];
+        if (identity.admin) return true;
+        for (const owner of owners) {
+          if (owner.username !== identity.username || (owner.hasToken && !identity.hasToken)) continue;
+          if (await matches(index, owner)) return true;
+        }
+      }
+      return false;
+    };
+  }
+
+  /** An HMAC of the username, remembered: every CreateInfrastructure needs its caller's. */
   private saltFor(username: string): string {
-    return createHmac("sha256", this.options.installationSecret).update(username).digest("base64url").slice(0, 22);
+    let salt = this.salts.get(username);
+    if (salt === undefined) {
+      salt = createHmac("sha256", this.options.installationSecret).update(username).digest("base64url").slice(0, 22);
+      remember(this.salts, username, salt);
+    }
+    return salt;
   }
 
   /** scrypt, remembered per (salt, password) by a digest so that plain passwords are not kept. */
@@ -92,8 +120,7 @@ export class Credentials {
     const known = this.hashes.get(key);
     if (known) return known;
     const hash = (await scrypt(password, salt, 32)).toString("base64");
-    if (this.hashes.size >= CACHE_LIMIT) this.hashes.delete(this.hashes.keys().next().value!);
-    this.hashes.set(key, hash);
+    remember(this.hashes, key, hash);
     return hash;
   }
 
@@ -105,6 +132,12 @@ export class Credentials {
       return false;
     }
   }
+}
+
+/** Adds to a cache of at most CACHE_LIMIT entries, forgetting the oldest. */
+function remember(cache: Map<string, string>, key: string, value: string): void {
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
 }
 
 function safeEqual(a: string, b: string): boolean {

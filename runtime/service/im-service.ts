@@ -1,9 +1,9 @@
 import { randomInt } from "node:crypto";
 import { fromCallback } from "xstate";
 import {
-  Application, Feature, ImError, RadlError, aggregateState, checkRadl, cloudList, credentialsOfType, dumpRadlJson, errors,
-  featuresToSimple, imCredentials, mergeRadl, parseAuth, parseRadl, parseRadlText, radlFromStructure, radlToStructure, resolveReferences, yamlProblem,
-  type AuthItem, type CloudEntry, type Radl, type StoredRecord, type Store, type System, type VmFacts, type VmState,
+  Application, Feature, ImError, Radl, RadlError, aggregateState, checkRadl, cloudList, credentialsOfType, dumpRadlJson, errors,
+  featuresToSimple, imCredentials, mergeRadl, parseAuth, parseRadl, parseRadlText, radlFromStructure, radlToStructure, resolveReferences, yamlBudget, yamlProblem,
+  type AuthItem, type CloudEntry, type StoredRecord, type Store, type System, type VmFacts, type VmState,
 } from "../../core/index.ts";
 import { infrastructureMachine, type InfrastructureEvent, type LaunchPlan } from "../../core/machines/infrastructure.machine.ts";
 import type { RuntimeLogger } from "../logger.ts";
@@ -12,7 +12,7 @@ import { startContextualization, type ContextCaller, type ContextRun, type Conte
 import { Credentials, type Identity } from "./credentials.ts";
 import { checkClouds, launchWithRetry, planDeployment, withOnlySystem, type Cloud, type DeployDefaults, type ProviderCaller } from "./deployment.ts";
 import {
-  Infrastructure, exportDocument, importVm, startActor,
+  Infrastructure, exportDocument, importVm, newVm, startActor,
   type InfrastructureRecord, type Vm,
 } from "./infrastructure.ts";
 import { pythonJsonDumps } from "./python-json.ts";
@@ -306,17 +306,18 @@ export class ImService {
         throw errors.badParameter((error as Error).message);
       }
     }
+    const authorized = this.deps.credentials.authorizer(identities);
     const ids: string[] = [];
     for (const infrastructure of [...this.infrastructures.values()].reverse()) {
       if (pattern && !pattern.test(infrastructure.radl)) continue;
-      if (await this.deps.credentials.isAuthorized(identities, infrastructure.owners)) ids.push(infrastructure.id);
+      if (await authorized(infrastructure.owners)) ids.push(infrastructure.id);
     }
     return ids;
   }
 
   async createInfrastructure(radlText: unknown, auth: unknown, asyncCall: unknown): Promise<string> {
     const caller = await this.caller(auth, "write");
-    parseChecked(radlText);
+    const radl = parseChecked(radlText);
     const id = uuid1();
     const infrastructure = new Infrastructure(id, startActor(this.machine, id), Math.floor(Date.now() / 1000));
     infrastructure.owners = await Promise.all(caller.identities.map((identity) => this.deps.credentials.ownerRecord(identity)));
@@ -325,7 +326,7 @@ export class ImService {
     // An asynchronous caller gets the id at once, so the infrastructure is stored first; a
     // synchronous one waits for the deployment, whose plan is stored before any launch.
     if (asynchronous) await this.persist(infrastructure);
-    const adding = this.addResourceTo(infrastructure, radlText, caller.auth, true);
+    const adding = this.addResourceTo(infrastructure, radl, caller.auth, true);
     if (asynchronous) {
       // The reference leaves some async failures without a trace; log every one (RECOMMEND).
       adding.catch((error: Error) => {
@@ -351,10 +352,13 @@ export class ImService {
     return this.addResourceTo(infrastructure, radlText, items, truthy(context));
   }
 
-  /** AddResource (§5.2), one at a time per infrastructure. */
-  private addResourceTo(infrastructure: Infrastructure, radlText: unknown, auth: AuthItem[], context: boolean): Promise<number[]> {
+  /**
+   * AddResource (§5.2), one at a time per infrastructure. `radl` is the call's RADL text, or the
+   * document that CreateInfrastructure has parsed and checked already.
+   */
+  private addResourceTo(infrastructure: Infrastructure, radl: unknown, auth: AuthItem[], context: boolean): Promise<number[]> {
     const previous = this.addQueues.get(infrastructure.id) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.addResourceNow(infrastructure, radlText, auth, context));
+    const next = previous.catch(() => undefined).then(() => this.addResourceNow(infrastructure, radl, auth, context));
     this.addQueues.set(infrastructure.id, next);
     const forget = () => {
       if (this.addQueues.get(infrastructure.id) === next) this.addQueues.delete(infrastructure.id);
@@ -363,7 +367,7 @@ export class ImService {
     return next;
   }
 
-  private async addResourceNow(infrastructure: Infrastructure, radlText: unknown, auth: AuthItem[], context: boolean): Promise<number[]> {
+  private async addResourceNow(infrastructure: Infrastructure, radl: unknown, auth: AuthItem[], context: boolean): Promise<number[]> {
     const fail = (logLine: string, error: Error): never => {
       infrastructure.configured = false;
       log(infrastructure, logLine);
@@ -372,10 +376,10 @@ export class ImService {
     };
     let incoming: Radl;
     try {
-      const parsed = parseChecked(radlText);
-      incoming = resolveReferences(parsed, parseRadlText(infrastructure.radl));
+      const stored = parseRadlText(infrastructure.radl);
+      incoming = resolveReferences(radl instanceof Radl ? radl : parseChecked(radl), stored);
       checkRadl(incoming);
-      const merged = mergeRadl(parseRadlText(infrastructure.radl), incoming);
+      const merged = mergeRadl(stored, incoming);
       checkRadl(merged);
       infrastructure.radl = merged.toString();
     } catch (error) {
@@ -414,6 +418,7 @@ export class ImService {
   private deployActor() {
     return fromCallback<InfrastructureEvent, { id: string; plan: LaunchPlan }>(({ input, sendBack }) => {
       const controller = new AbortController();
+      let finished = false;
       const run = async () => {
         const infrastructure = this.infrastructures.get(input.id);
         // The plan is on disk before any launch starts, so a restart finds every launch key.
@@ -427,12 +432,18 @@ export class ImService {
           });
           if (!controller.signal.aborted) sendBack({ type: "GROUP_LAUNCHED", key: group.key, outcomes });
         }));
+        finished = true;
         if (!controller.signal.aborted) sendBack({ type: "DEPLOY_FINISHED" });
       };
       run().catch((error: Error) => {
+        finished = true;
         if (!controller.signal.aborted) sendBack({ type: "DEPLOY_FAILED", error: error.message });
       });
-      return () => controller.abort();
+      // Leaving `adding` stops this actor: a run still going stops waiting between retries. A
+      // finished one has nothing left to stop, and an abort is not free (an exception, an event).
+      return () => {
+        if (!finished) controller.abort();
+      };
     });
   }
 
@@ -445,10 +456,10 @@ export class ImService {
       const cloud: CloudEntry = group.cloud;
       for (const outcome of plan.outcomes[group.key] ?? []) {
         const imId = infrastructure.vms.length;
-        const vm: Vm = {
-          imId, providerId: outcome.ok ? outcome.providerId : null, cloud, info: parseRadlText(outcome.info), requestedRadl: group.requestedRadl,
+        const vm = newVm({
+          imId, providerId: outcome.ok ? outcome.providerId : null, cloud, info: outcome.info, requestedRadl: group.requestedRadl,
           errorMsg: outcome.ok ? null : outcome.error, contMsg: "", creationDate: now, lastUpdate: outcome.ok ? Date.now() : 0,
-        };
+        });
         if (outcome.ok) setNewPassword(vm.info);
         else failures.push(outcome.error);
         infrastructure.vms.push(vm);
@@ -515,7 +526,7 @@ export class ImService {
     const { infrastructure, auth: items } = await this.access(infId, auth, "delete");
     if (infrastructure.adding || this.addQueues.has(infrastructure.id) || infrastructure.destroying) throw errors.invalidState();
     infrastructure.actor.send({ type: "DESTROY_STARTED" });
-    this.contexts.get(infrastructure.id)?.controller.abort();
+    this.cancelContextualization(infrastructure.id);
     const asynchronous = truthy(asyncCall);
     // A synchronous caller gets its answer once the outcome is stored.
     if (asynchronous) await this.persist(infrastructure);
@@ -543,11 +554,17 @@ export class ImService {
   }
 
   private evict(infrastructure: Infrastructure): void {
-    this.contexts.get(infrastructure.id)?.controller.abort();
+    this.cancelContextualization(infrastructure.id);
     this.contexts.delete(infrastructure.id);
     this.contextAuth.delete(infrastructure.id);
     this.infrastructures.delete(infrastructure.id);
     infrastructure.stopActor();
+  }
+
+  /** Cancels the infrastructure's contextualization if it is still running. */
+  private cancelContextualization(id: string): void {
+    const context = this.contexts.get(id);
+    if (context?.running && !context.controller.signal.aborted) context.controller.abort();
   }
 
   /**
@@ -734,8 +751,9 @@ export class ImService {
   async reconfigure(infId: unknown, radlText: unknown, auth: unknown, vmList?: unknown): Promise<string> {
     const { infrastructure, auth: items } = await this.access(infId, auth, "write");
     const radl = parseOnly(radlText);
+    const budget = yamlBudget();
     for (const configure of radl.configures) {
-      const problem = configure.recipes ? yamlProblem(configure.recipes) : null;
+      const problem = configure.recipes ? yamlProblem(configure.recipes, budget) : null;
       if (problem) throw errors.operationFailed(`Error parsing YAML: ${problem}`);
     }
     const stored = parseRadlText(infrastructure.radl);
@@ -794,7 +812,7 @@ export class ImService {
     infrastructure.vmMaster = typeof document.vm_master === "number" ? document.vm_master : null;
     this.attach(infrastructure);
     for (const { data, facts } of vms) {
-      infrastructure.vms.push({ ...data, imId: infrastructure.vms.length, info: parseRadlText(data.info) });
+      infrastructure.vms.push(newVm({ ...data, imId: infrastructure.vms.length }));
       infrastructure.actor.send({ type: "ADD_VM", facts });
     }
     await this.persist(infrastructure);
@@ -885,11 +903,12 @@ export class ImService {
     const { identities } = await this.caller(auth);
     const from = initDate ? parseDay(initDate) / 1000 : 0;
     const to = endDate ? parseDay(endDate) / 1000 + 86399 : Number.POSITIVE_INFINITY;
+    const authorized = this.deps.credentials.authorizer(identities);
     const stats: Record<string, unknown>[] = [];
     for (const id of await this.deps.store.list()) {
       const record = this.infrastructures.get(id)?.toRecord() ?? (await this.readRecord(id));
       if (!record || record.creationDate < from || record.creationDate > to) continue;
-      if (!(await this.deps.credentials.isAuthorized(identities, record.owners))) continue;
+      if (!(await authorized(record.owners))) continue;
       stats.push(statsOf(record));
     }
     return stats;

@@ -28,7 +28,7 @@ export interface VmData {
 
 /**
  * A VM in memory: its description is a live model, changed in place as the reference does
- * (re-reading it from text would merge repeated constraints that clients see).
+ * (re-reading it from text would merge repeated constraints that clients see). Made by `newVm`.
  */
 export interface Vm extends Omit<VmData, "info"> {
   info: Radl;
@@ -236,7 +236,7 @@ export class Infrastructure {
     Object.assign(this, {
       owners: record.owners,
       radl: record.radl,
-      vms: record.vms.map(loadedVm),
+      vms: record.vms.map(newVm),
       contMsg: record.contMsg,
       configured: record.configured,
       privateNetworks: record.privateNetworks,
@@ -257,33 +257,37 @@ interface PersistedInfrastructure {
 
 // ---------------------------------------------------------------- VM descriptions kept as text
 
+/** Each VM's description: its model, or RADL text not yet (or no longer) parsed. */
+const descriptions = new WeakMap<Vm, Radl | string>();
+
 /**
- * The text of VM descriptions not yet (or no longer) held as models. A VM's `info` is then an
- * accessor that builds the model on first use and becomes a plain property again.
+ * `info` of every VM, one accessor for all: the description is parsed when first read. A VM
+ * object never turns a data property into an accessor, which would make V8 hold it as a slow
+ * dictionary (~0.5 KiB more per VM).
  */
-const infoTexts = new WeakMap<Vm, string>();
+const INFO: PropertyDescriptor = {
+  enumerable: true,
+  get(this: Vm): Radl {
+    const description = descriptions.get(this)!;
+    if (typeof description !== "string") return description;
+    const model = parseRadlText(description);
+    descriptions.set(this, model);
+    return model;
+  },
+  set(this: Vm, model: Radl): void {
+    descriptions.set(this, model);
+  },
+};
 
-/** A stored VM, its description parsed when first used. */
-function loadedVm(data: VmData): Vm {
-  const vm = { ...data } as unknown as Vm;
-  keepAsText(vm, data.info);
-  return vm;
-}
-
-function keepAsText(vm: Vm, text: string): void {
-  infoTexts.set(vm, text);
-  Object.defineProperty(vm, "info", {
-    configurable: true,
-    enumerable: true,
-    get: () => setInfo(vm, parseRadlText(text)),
-    set: (model: Radl) => setInfo(vm, model),
-  });
-}
-
-function setInfo(vm: Vm, model: Radl): Radl {
-  infoTexts.delete(vm);
-  Object.defineProperty(vm, "info", { configurable: true, enumerable: true, writable: true, value: model });
-  return model;
+/** A VM with the fields of `data`, in their order; `info` is a model, or RADL text parsed when first read. */
+export function newVm(data: Omit<VmData, "info"> & { info: Radl | string }): Vm {
+  const vm: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (key === "info") Object.defineProperty(vm, key, INFO);
+    else vm[key] = value;
+  }
+  descriptions.set(vm as unknown as Vm, data.info);
+  return vm as unknown as Vm;
 }
 
 /**
@@ -292,8 +296,8 @@ function setInfo(vm: Vm, model: Radl): Radl {
  * stays a model.
  */
 function sleepVmInfo(vm: Vm): void {
-  if (infoTexts.has(vm)) return;
-  const model = vm.info;
+  const model = descriptions.get(vm)!;
+  if (typeof model === "string") return;
   const text = model.toString();
   let reread: Radl;
   try {
@@ -301,7 +305,7 @@ function sleepVmInfo(vm: Vm): void {
   } catch {
     return;
   }
-  if (structureWithoutLines(reread) === structureWithoutLines(model)) keepAsText(vm, text);
+  if (structureWithoutLines(reread) === structureWithoutLines(model)) descriptions.set(vm, text);
 }
 
 function structureWithoutLines(radl: Radl): string {
@@ -311,7 +315,7 @@ function structureWithoutLines(radl: Radl): string {
 /** The stored form of a VM, without building a model that is still text. */
 function storedVm(vm: Vm): VmData {
   const data: Record<string, unknown> = {};
-  for (const key of Object.keys(vm)) data[key] = key === "info" ? (infoTexts.get(vm) ?? vm.info.toString()) : (vm as unknown as Record<string, unknown>)[key];
+  for (const key of Object.keys(vm)) data[key] = key === "info" ? descriptions.get(vm)!.toString() : (vm as unknown as Record<string, unknown>)[key];
   return data as unknown as VmData;
 }
 

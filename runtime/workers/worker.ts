@@ -3,6 +3,7 @@ import { loadPlugins, resolveContextualizer, resolveProvider, type LoadedPlugins
 import { replyOnPort, runContextOp, type ContextTask } from "./context-calls.ts";
 import { runProviderOp, type Envelope, type ProviderTask } from "./provider-calls.ts";
 import { createLogger } from "../logger.ts";
+import type { CloudProvider } from "../../core/index.ts";
 
 // A piscina worker: loads the configured plugins once (into this thread's own container) and
 // runs provider and contextualizer operations.
@@ -14,6 +15,8 @@ export interface WorkerData {
 }
 
 let loaded: Promise<LoadedPlugins> | undefined;
+/** Providers by type, resolved from the container once (it holds one instance of each). */
+const providers = new Map<string, CloudProvider>();
 const controller = new AbortController();
 
 const setup = workerData as WorkerData;
@@ -38,7 +41,11 @@ async function outcomeOf(call: ProviderTask | ContextTask): Promise<Envelope<unk
     if (!contextualizer) return { ok: false, error: { code: "terminal", message: `No contextualizer plugin named ${call.contextualizer}` } };
     return runContextOp(contextualizer, call, createLogger({ level: setup.logLevel, fields: { worker: true, contextualizer: call.contextualizer, op: call.op } }));
   }
-  const provider = resolveProvider(plugins, call.type);
+  let provider = providers.get(call.type);
+  if (!provider) {
+    provider = resolveProvider(plugins, call.type);
+    if (provider) providers.set(call.type, provider);
+  }
   if (!provider) return { ok: false, error: { code: "terminal", message: `No provider plugin for type ${call.type}` } };
   const log = createLogger({ level: setup.logLevel, fields: { worker: true, provider: call.type, op: call.op } });
   return runProviderOp(provider, call, log, controller.signal);

@@ -1,11 +1,12 @@
 // Fast paths for the XML-RPC transport. Each handles the common case exactly as the
-// package-based path of server.ts does and declines (undefined) everything else, which then
-// takes that path: the `xmlrpc` package's sax stream and xmlbuilder tree cost far more than the
-// IM calls they carry. test/unit/xmlrpc/fast-codec.test.ts holds them to that equivalence.
+// package-based path of server.ts (package-codec.ts) does and declines (undefined) everything
+// else, which then takes that path: the `xmlrpc` package's sax stream and xmlbuilder tree cost
+// far more than the IM calls they carry. test/unit/xmlrpc/fast-codec.test.ts holds them to that
+// equivalence.
 //
 // - `parseCallFast` reads the plain XML that XML-RPC clients send (elements without attributes,
 //   text with the five XML entities and character references, CDATA, an optional `<?xml …?>`
-//   declaration) into a method name and parameters, with the value rules of server.ts's
+//   declaration) into a method name and parameters, with the value rules of package-codec.ts's
 //   CallParser (the package's deserializer with strict ints and dates as text). Anything odd
 //   (a parse error, a fault, base64, an unknown tag, …) is declined.
 // - `serializeResponse` writes what the package's serializeMethodResponse writes for strings,
@@ -126,8 +127,8 @@ function countAmpersands(text: string): number {
 class Declined extends Error {}
 
 /**
- * The package's deserializer (xmlrpc 1.3.2, lib/deserializer.js) with server.ts's CallParser
- * overrides, for method calls; throws Declined where those would report an error.
+ * The package's deserializer (xmlrpc 1.3.2, lib/deserializer.js) with package-codec.ts's
+ * CallParser overrides, for method calls; throws Declined where those would report an error.
  */
 class CallReader implements SaxSink {
   type: string | null = null;

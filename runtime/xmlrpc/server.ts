@@ -1,7 +1,8 @@
 // XML-RPC transport that behaves like the reference IM's Python SimpleXMLRPCServer on the wire.
-// Only the `xmlrpc` package's serializer and deserializer are used: its own server crashes on
-// throwing handlers, has no body limit and answers unknown methods with 404. Faults carry
-// Python's `<class 'X'>:message` text, because that is what existing IM clients show.
+// Only the `xmlrpc` package's serializer and deserializer are used (package-codec.ts), where the
+// fast codec declines: its own server crashes on throwing handlers, has no body limit and answers
+// unknown methods with 404. Faults carry Python's `<class 'X'>:message` text, because that is
+// what existing IM clients show.
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -10,9 +11,6 @@ import type { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import CustomType from "xmlrpc/lib/customtype.js";
-import sax from "sax";
-import Deserializer from "xmlrpc/lib/deserializer.js";
-import serializer from "xmlrpc/lib/serializer.js";
 import { parseCallFast, serializeResponse } from "./fast-codec.ts";
 
 export interface RpcMethod {
@@ -43,6 +41,8 @@ const INT_MAX = 2 ** 31 - 1;
 const INT_MIN = -(2 ** 31);
 const gzip = promisify(zlib.gzip);
 const gunzip = promisify(zlib.gunzip);
+/** The package-based reader and writer, loaded when first needed. */
+const packageCodec = () => import("./package-codec.ts");
 
 export class XmlRpcServer {
   private readonly methods: Map<string, RpcMethod>;
@@ -136,11 +136,11 @@ export class XmlRpcServer {
       const arityMessage = arityError(method, call.params.length);
       if (arityMessage) throw new PythonError("TypeError", arityMessage);
       const result = toWire(await method.handler(call.params));
-      return serializeResponse(result) ?? serializer.serializeMethodResponse(result);
+      return serializeResponse(result) ?? (await packageCodec()).serializer.serializeMethodResponse(result);
     } catch (error) {
       const faultString = error instanceof PythonError ? error.faultString : `<class 'Exception'>:${messageOf(error)}`;
       this.log("warn", "xml-rpc fault", { method: name, faultString });
-      return serializer.serializeFault({ faultCode: 1, faultString: sanitize(faultString) });
+      return (await packageCodec()).serializer.serializeFault({ faultCode: 1, faultString: sanitize(faultString) });
     }
   }
 
@@ -245,72 +245,8 @@ function acceptsGzip(header: string | undefined): boolean {
   });
 }
 
-/**
- * The xmlrpc package's parser with the fixes we need:
- * - a struct member named `__proto__` stays an own data property (the package assigns
- *   `struct[name] = value`, which would set the prototype instead);
- * - `<int>`/`<i4>`/`<i8>` are read as strictly as Python's int(); values beyond
- *   Number.MAX_SAFE_INTEGER arrive as decimal strings so no digit is lost;
- * - `<dateTime.iso8601>` arrives as its text: the package would read it in the server's
- *   local time zone;
- * - namespace prefixes are dropped as Python does, so `<ex:nil/>` and `<ex:i8>` work.
- * sax never expands DTD entities, so a billion-laughs DOCTYPE stays inert.
- */
-class CallParser extends Deserializer {
-  constructor() {
-    super();
-    // The package's sax stream is non-strict and runs malformed XML (mismatched tags, two
-    // roots, stray `&`) that Python's expat refuses; parse strictly instead.
-    this.parser = sax.createStream(true, {});
-    this.parser.on("opentag", (node) => this.onOpentag(node as Parameters<Deserializer["onOpentag"]>[0]));
-    this.parser.on("closetag", (name) => this.onClosetag(name));
-    this.parser.on("text", (text) => this.onText(text));
-    this.parser.on("cdata", (cdata) => this.onCDATA(cdata));
-    this.parser.on("end", () => this.onDone());
-    this.parser.on("error", (error) => this.onError(error));
-  }
-  private depth = 0;
-  private rootClosed = false;
-
-  /** Strict sax keeps the tags' case; the package's handlers expect upper case. */
-  override onOpentag(node: Parameters<Deserializer["onOpentag"]>[0]): void {
-    // sax accepts a second root element; expat does not.
-    if (this.rootClosed) return this.onError(new Error("junk after document element"));
-    this.depth++;
-    super.onOpentag({ ...node, name: localName(node.name).toUpperCase() });
-  }
-  override onClosetag(name: string): void {
-    if (--this.depth === 0) this.rootClosed = true;
-    super.onClosetag(localName(name).toUpperCase());
-  }
-  override endStruct(): void {
-    const mark = this.marks.pop() ?? 0;
-    const items = this.stack.slice(mark);
-    const members: [string, unknown][] = [];
-    for (let i = 0; i < items.length; i += 2) members.push([String(items[i]), items[i + 1]]);
-    this.stack.splice(mark, items.length, Object.fromEntries(members)); // defines, never assigns
-    this.value = false;
-  }
-  override endInt(data: string): void {
-    if (!/^\s*[+-]?\d+\s*$/.test(data)) throw new Error(`invalid literal for int() with base 10: '${data}'`);
-    const value = Number(data);
-    this.push(Number.isSafeInteger(value) ? value : data.trim().replace(/^\+/, ""));
-    this.value = false;
-  }
-  override endI8(data: string): void {
-    this.endInt(data);
-  }
-  override endDateTime(data: string): void {
-    this.push(data);
-    this.value = false;
-  }
-}
-
-function localName(tag: string): string {
-  return tag.slice(tag.lastIndexOf(":") + 1);
-}
-
-export function parseCall(body: Buffer): Promise<{ method: string; params: unknown[] }> {
+export async function parseCall(body: Buffer): Promise<{ method: string; params: unknown[] }> {
+  const { CallParser } = await packageCodec();
   return new Promise((resolve, reject) => {
     new CallParser().deserializeMethodCall(Readable.from([body]), (error, method, params) => {
       if (error) reject(new PythonError("xml.parsers.expat.ExpatError", expatStyle(error.message)));
