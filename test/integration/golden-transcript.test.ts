@@ -101,6 +101,10 @@ const WAITS = new Map<number, Wait>([
     why: "The label says it: the state after the asynchronous create of step 69 finished launching, i.e. no longer 'pending' and both VMs present.",
     ready: (result) => stateOf(result) !== undefined && stateOf(result) !== "pending" && Object.keys(vmStatesOf(result)).length === 2,
   }],
+  [104, {
+    why: "The label says it: the list after destroying all, the asynchronous destroy of step 102 included, which goes on after its call returns (the reference's had ended by then).",
+    ready: (result) => Array.isArray(resultValue(result)) && (resultValue(result) as unknown[]).length === 0,
+  }],
 ]);
 
 function resultValue(result: unknown): unknown {
