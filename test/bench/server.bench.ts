@@ -16,8 +16,6 @@ import { ID_PLACEHOLDER, type Job, type JobResult } from "./load-generator.ts";
 import type { BenchContext, Benchmark, Verdict } from "./run.ts";
 
 const QUICK = process.env.BENCH_SERVER_QUICK === "1";
-/** Unmeasured create+destroy cycles before the API figures (see phaseApi). */
-const WARMUP_MS = QUICK ? 2000 : 10_000;
 const CPU_PROF_DIR = process.env.BENCH_SERVER_CPU_PROF;
 
 /** The reference figures from the issue (grycap/im 1.19.2, Dummy, 2 cores). */
@@ -343,10 +341,8 @@ async function phaseApi(log: BenchContext["log"], load: LoadGenerator, root: str
   const server = await ServerChild.spawn({ dataDir });
   const port = server.port;
   try {
-    // Warm-up: the first calls compile code paths and fill the owner-hash cache. The figures are
-    // those of a server that has been running a while: the service code needs some thousands of
-    // cycles before V8 has optimized it, and a shorter warm-up measured the compiler instead.
-    check("warm-up", await load.run({ kind: "cycles", port, create: createBody(1), destroy: DESTROY, clients: 1, durationMs: WARMUP_MS, warmupMs: 0 }));
+    // Warm-up: the first calls compile code paths and fill the owner-hash cache.
+    check("warm-up", await load.run({ kind: "cycles", port, create: createBody(1), destroy: DESTROY, clients: 1, durationMs: 1000, warmupMs: 0 }));
 
     // GetInfrastructureState on a settled one-VM infrastructure.
     const created = await load.run({ kind: "timed", port, body: createBody(1), repetitions: 1 });
