@@ -229,9 +229,8 @@ async function waitForIps(host: ContextHost, infrastructure: Infrastructure, sig
 
 /** Whether a VM attached to a public network lacks its public IP still. */
 function missesPublicIp(vm: Vm): boolean {
-  const system = vmSystem(vm);
-  const onPublicNetwork = system.getNetworkIds().some((id) => vm.info.getNetwork(id)?.isPublic());
-  return onPublicNetwork && vm.info.getIp(system.name, true) === undefined;
+  const { name } = vmSystem(vm);
+  return vm.info.hasPublicNetwork(name) && vm.info.getIp(name, true) === undefined;
 }
 
 /** Every VM that is up and attached to a public network has its public IP (wait all VM IPs, §5.7.3). */
