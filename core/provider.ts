@@ -14,7 +14,7 @@ export interface Logger {
 
 /** What every provider call gets besides its arguments. */
 export interface OpContext {
-  /** Aborted when the server shuts down or the operation is cancelled. */
+  /** Aborted when the call outlives its deadline, or the server shuts down (after a grace period). */
   signal: AbortSignal;
   /** The cloud the call is for: the caller's auth entry, parsed (§3.5). */
   cloud: CloudEntry;

@@ -19,6 +19,8 @@ export interface ServerConfig {
   bodyLimitBytes: number;
   logLevel: string;
   workerThreads: number;
+  /** How long one provider call (a launch, a finalize, …) may take before it is given up. */
+  providerCallTimeoutSeconds: number;
   im: ImOptions;
 }
 
@@ -48,6 +50,9 @@ export interface ImOptions {
 }
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** How long one provider call may take by default, in the server and in the conformance kits' pools. */
+export const DEFAULT_PROVIDER_CALL_TIMEOUT_SECONDS = 600;
 
 const builtin = (path: string): PluginSpec => ({ module: resolve(PACKAGE_ROOT, path) });
 
@@ -93,6 +98,7 @@ export function defaultConfig(): ServerConfig {
     bodyLimitBytes: 10 * 1024 * 1024,
     logLevel: "info",
     workerThreads: 2,
+    providerCallTimeoutSeconds: DEFAULT_PROVIDER_CALL_TIMEOUT_SECONDS,
     im: structuredClone(DEFAULT_IM_OPTIONS),
   };
 }
@@ -114,6 +120,7 @@ interface ConfigFile {
   limits?: { bodyBytes?: number };
   log?: { level?: string };
   workerThreads?: number;
+  timeouts?: { providerCallSeconds?: number };
   im?: Partial<ImOptions>;
 }
 
@@ -135,7 +142,7 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
 }
 
 function applyFile(config: ServerConfig, file: ConfigFile, baseDir: string): void {
-  const known = new Set(["listen", "tls", "dataDir", "store", "plugins", "limits", "log", "workerThreads", "im"]);
+  const known = new Set(["listen", "tls", "dataDir", "store", "plugins", "limits", "log", "workerThreads", "timeouts", "im"]);
   for (const key of Object.keys(file)) if (!known.has(key)) throw new ConfigError(`unknown key '${key}'`);
   if (file.listen?.host !== undefined) config.host = file.listen.host;
   if (file.listen?.port !== undefined) config.port = file.listen.port;
@@ -149,6 +156,7 @@ function applyFile(config: ServerConfig, file: ConfigFile, baseDir: string): voi
   if (file.limits?.bodyBytes !== undefined) config.bodyLimitBytes = file.limits.bodyBytes;
   if (file.log?.level !== undefined) config.logLevel = file.log.level;
   if (file.workerThreads !== undefined) config.workerThreads = file.workerThreads;
+  if (file.timeouts?.providerCallSeconds !== undefined) config.providerCallTimeoutSeconds = file.timeouts.providerCallSeconds;
   for (const [name, value] of Object.entries(file.im ?? {})) setImOption(config, name, value, "file");
 }
 
@@ -174,6 +182,7 @@ function applyEnvironment(config: ServerConfig, env: NodeJS.ProcessEnv): void {
   if (env.INFRA_MANAGER_BODY_LIMIT) config.bodyLimitBytes = number("INFRA_MANAGER_BODY_LIMIT");
   if (env.INFRA_MANAGER_LOG_LEVEL) config.logLevel = env.INFRA_MANAGER_LOG_LEVEL;
   if (env.INFRA_MANAGER_WORKER_THREADS) config.workerThreads = number("INFRA_MANAGER_WORKER_THREADS");
+  if (env.INFRA_MANAGER_PROVIDER_CALL_TIMEOUT) config.providerCallTimeoutSeconds = number("INFRA_MANAGER_PROVIDER_CALL_TIMEOUT");
   for (const name of Object.keys(DEFAULT_IM_OPTIONS)) {
     const value = env[`IM_${name}`];
     if (value !== undefined) setImOption(config, name, value, "environment");
@@ -208,4 +217,7 @@ function validate(config: ServerConfig): void {
   if (config.im.MAX_VM_FAILS < 1) throw new ConfigError("MAX_VM_FAILS must be at least 1");
   if (config.bodyLimitBytes < 1024) throw new ConfigError("the body limit must be at least 1024 bytes");
   if (config.workerThreads < 1) throw new ConfigError("workerThreads must be at least 1");
+  // Beyond a day a timer would not be a deadline any more (and past 24.8 days Node fires it at once).
+  const timeout = config.providerCallTimeoutSeconds;
+  if (typeof timeout !== "number" || !(timeout > 0 && timeout <= 86_400)) throw new ConfigError("timeouts.providerCallSeconds must be a number of seconds above 0 and at most 86400");
 }

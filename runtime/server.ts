@@ -36,7 +36,10 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
   // (and piscina) loads then too, so that start-up does not wait for it.
   let pool: Promise<ProviderPool> | undefined;
   const startPool = () => (pool ??= import("./workers/pool.ts").then(({ ProviderPool }) =>
-    new ProviderPool({ plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, launchConcurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads })));
+    new ProviderPool({
+      plugins: config.plugins, baseDir: config.baseDir, logLevel: config.logLevel, launchConcurrency: im.MAX_SIMULTANEOUS_LAUNCHES, threads: config.workerThreads,
+      callTimeoutMs: config.providerCallTimeoutSeconds * 1000, log,
+    })));
   let closed = false;
   // After close() no call may start a new pool: its worker threads would keep the process alive.
   const providers: ProviderCaller = {

@@ -254,7 +254,9 @@ export interface LaunchSettings {
 
 /**
  * Launches a group, retrying the VMs still missing (IM's launch_with_retry). Every VM ends
- * launched or failed with the reference's message; an attempt's key gets the attempt number.
+ * launched or failed with the reference's message. The idempotency key ends in a number that
+ * changes only after an attempt the provider answered: a request that failed as a whole (a
+ * deadline, say) may still have created VMs, which its retry with the same key then finds.
  */
 export async function launchWithRetry(group: LaunchGroup, infrastructureId: string, cloud: Cloud, caller: ProviderCaller, settings: LaunchSettings): Promise<VmOutcome[]> {
   const prefix = `Error launching the VMs of type ${group.system} to cloud ID ${group.cloud.id} of type ${group.cloud.type}. `;
@@ -262,14 +264,16 @@ export async function launchWithRetry(group: LaunchGroup, infrastructureId: stri
   if (group.failure) return Array.from({ length: group.count }, () => ({ ok: false, error: prefix + group.failure, info: failedInfo }));
   const launched: VmOutcome[] = [];
   const attemptsLog: string[][] = [];
+  let keyNumber = 1;
   for (let attempt = 1; launched.length < group.count && attempt <= settings.maxAttempts; attempt++) {
     if (attempt > 1 && settings.delayMs > 0) await sleep(settings.delayMs, undefined, { signal: settings.signal });
     const missing = group.count - launched.length;
     let messages: string[];
     try {
       const results = await caller.call(cloud.cloud.type, "launch", cloud.cloud, cloud.credentials, {
-        infrastructureId, idempotencyKey: `${group.key}/${attempt}`, radl: group.launchRadl!, requestedRadl: group.requestedRadl, count: missing,
+        infrastructureId, idempotencyKey: `${group.key}/${keyNumber}`, radl: group.launchRadl!, requestedRadl: group.requestedRadl, count: missing,
       });
+      keyNumber++;
       messages = [];
       for (let i = 0; i < missing; i++) {
         const result = results[i];

@@ -1,14 +1,17 @@
-import { MessageChannel } from "node:worker_threads";
+import { randomUUID } from "node:crypto";
+import { BroadcastChannel, MessageChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
-import { ProviderError, type AuthItem, type CloudEntry } from "../../core/index.ts";
+import { ProviderError, type AuthItem, type CloudEntry, type Logger } from "../../core/index.ts";
+import { DEFAULT_PROVIDER_CALL_TIMEOUT_SECONDS } from "../config.ts";
 import type { PluginSpec } from "../plugins.ts";
 import type { ContextOp, ContextOps, ContextPortMessage, ContextTask } from "./context-calls.ts";
-import type { Envelope, ProviderOp, ProviderOps, ProviderTask } from "./provider-calls.ts";
+import type { Envelope, PoolShutdown, ProviderOp, ProviderOps, ProviderTask } from "./provider-calls.ts";
 import type { WorkerData } from "./worker.ts";
 
 // Provider calls run as piscina tasks. They wait on clouds far more than they compute, so a
 // few threads each run many tasks at once. IM's MAX_SIMULTANEOUS_LAUNCHES limits only the
 // operations its launch pool runs (launch, start, stop, finalize); reads never queue behind them.
+// No call may hang a flow: each has a deadline, after which it fails and its `ctx.signal` aborts.
 
 export interface ProviderPoolOptions {
   plugins: PluginSpec[];
@@ -17,6 +20,12 @@ export interface ProviderPoolOptions {
   /** MAX_SIMULTANEOUS_LAUNCHES: how many launches, starts, stops and finalizes may run at once. */
   launchConcurrency: number;
   threads?: number;
+  /** How long one provider call may take; default DEFAULT_PROVIDER_CALL_TIMEOUT_SECONDS. */
+  callTimeoutMs?: number;
+  /** When the pool closes, how long calls in flight may go on before their signals abort. */
+  closeGraceMs?: number;
+  /** Where the pool reports calls it had to abandon. */
+  log?: Logger;
 }
 
 /** How many tasks one worker thread runs at once; provider calls mostly wait. */
@@ -24,31 +33,64 @@ const TASKS_PER_THREAD = 256;
 
 const LIMITED_OPS: ReadonlySet<ProviderOp> = new Set(["launch", "start", "stop", "finalize"]);
 
+const DEFAULT_CLOSE_GRACE_MS = 10_000;
+/** After the signals abort at close, how long providers have to notice before the threads end. */
+const ABORT_GRACE_MS = 5_000;
+
 export class ProviderPool {
   private readonly piscina: Piscina;
   private readonly launches: Semaphore;
+  private readonly channel: BroadcastChannel;
+  private readonly callTimeoutMs: number;
+  private readonly closeGraceMs: number;
 
   constructor(options: ProviderPoolOptions) {
     const threads = Math.max(1, options.threads ?? 2);
-    const workerData: WorkerData = { plugins: options.plugins, baseDir: options.baseDir, logLevel: options.logLevel };
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_PROVIDER_CALL_TIMEOUT_SECONDS * 1000;
+    this.closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+    // Named per pool: several pools in one process (tests, kits) must not shut each other down.
+    const poolChannel = `infra-manager-pool-${randomUUID()}`;
+    this.channel = new BroadcastChannel(poolChannel);
+    const workerData: WorkerData = { plugins: options.plugins, baseDir: options.baseDir, logLevel: options.logLevel, poolChannel };
     this.piscina = new Piscina({
       filename: new URL("./worker-boot.mjs", import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: TASKS_PER_THREAD,
       idleTimeout: Number.POSITIVE_INFINITY,
+      closeTimeout: this.closeGraceMs + ABORT_GRACE_MS,
       workerData,
     });
+    // piscina reports a close that had to end threads with calls still running as an 'error' event.
+    this.piscina.on("error", (error: Error) => options.log?.warn("provider calls still running at shutdown were cut off", { error: error.message }));
     this.launches = new Semaphore(options.launchConcurrency);
   }
 
-  /** Runs a provider operation; a provider failure comes back as a ProviderError. */
+  /**
+   * Runs a provider operation; a provider failure comes back as a ProviderError, and so does a
+   * call that outlives its deadline (`retryable`: a launch is idempotent per key). The deadline
+   * counts from the moment the call may start: time waiting for a launch slot is not the
+   * provider's.
+   */
   async call<Op extends ProviderOp>(type: string, op: Op, cloud: CloudEntry, credentials: readonly AuthItem[], args: ProviderOps[Op]["args"]): Promise<ProviderOps[Op]["result"]> {
-    const task: ProviderTask<Op> = { type, op, cloud, credentials: [...credentials], args };
-    const run = () => this.piscina.run(task) as Promise<Envelope<ProviderOps[Op]["result"]>>;
+    const run = () => this.runWithDeadline<ProviderOps[Op]["result"]>({ type, op, cloud, credentials: [...credentials], args });
     const envelope = LIMITED_OPS.has(op) ? await this.launches.use(run) : await run();
     if (!envelope.ok) throw new ProviderError(envelope.error.message, envelope.error.code as ProviderError["kind"]);
     return envelope.value;
+  }
+
+  private async runWithDeadline<T>(call: Omit<ProviderTask, "deadline">): Promise<Envelope<T>> {
+    const reason = `The ${call.type} provider did not finish ${call.op} within ${this.callTimeoutMs / 1000} s`;
+    const task: ProviderTask = { ...call, deadline: { at: Date.now() + this.callTimeoutMs, reason } };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ProviderError(reason, "retryable")), this.callTimeoutMs);
+    });
+    try {
+      return await Promise.race([this.piscina.run(task) as Promise<Envelope<T>>, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -78,8 +120,18 @@ export class ProviderPool {
     }
   }
 
+  /**
+   * Lets the calls in flight end (a launch cut short may leave a VM half made in the cloud), for
+   * a grace period at most; then their signals abort, and a moment later the threads end.
+   */
   async close(): Promise<void> {
-    await this.piscina.close();
+    const abortLate = setTimeout(() => this.channel.postMessage({ reason: "The server is shutting down" } satisfies PoolShutdown), this.closeGraceMs);
+    try {
+      await this.piscina.close();
+    } finally {
+      clearTimeout(abortLate);
+      this.channel.close();
+    }
   }
 }
 

@@ -49,6 +49,17 @@ export interface ProviderTask<Op extends ProviderOp = ProviderOp> {
   cloud: CloudEntry;
   credentials: AuthItem[];
   args: ProviderOps[Op]["args"];
+  /** Epoch milliseconds when the call is given up, and what its ctx.signal aborts with then. */
+  deadline: { at: number; reason: string };
+}
+
+/**
+ * Posted on the pool's broadcast channel once the grace period of its close is over: the
+ * signals of every call in flight abort with `reason`, and calls that have not started yet
+ * fail at once.
+ */
+export interface PoolShutdown {
+  reason: string;
 }
 
 export type Envelope<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };

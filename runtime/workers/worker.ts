@@ -1,9 +1,9 @@
-import { workerData } from "node:worker_threads";
+import { BroadcastChannel, workerData } from "node:worker_threads";
 import { loadPlugins, resolveContextualizer, resolveProvider, type LoadedPlugins, type PluginSpec } from "../plugins.ts";
 import { replyOnPort, runContextOp, type ContextTask } from "./context-calls.ts";
-import { runProviderOp, type Envelope, type ProviderTask } from "./provider-calls.ts";
+import { runProviderOp, type Envelope, type PoolShutdown, type ProviderTask } from "./provider-calls.ts";
 import { createLogger } from "../logger.ts";
-import type { CloudProvider } from "../../core/index.ts";
+import { ProviderError, type CloudProvider } from "../../core/index.ts";
 
 // A piscina worker: loads the configured plugins once (into this thread's own container) and
 // runs provider and contextualizer operations.
@@ -12,14 +12,26 @@ export interface WorkerData {
   plugins: PluginSpec[];
   baseDir: string;
   logLevel: string;
+  /** The pool's broadcast channel, for its PoolShutdown message. */
+  poolChannel: string;
 }
 
 let loaded: Promise<LoadedPlugins> | undefined;
 /** Providers by type, resolved from the container once (it holds one instance of each). */
 const providers = new Map<string, CloudProvider>();
-const controller = new AbortController();
 
 const setup = workerData as WorkerData;
+
+/** The signals of the provider calls this thread is running. */
+const running = new Set<AbortController>();
+/** Set once the pool closes: the reason every call's signal aborts with. */
+let shutdown: ProviderError | undefined;
+const poolChannel = new BroadcastChannel(setup.poolChannel);
+poolChannel.unref();
+poolChannel.onmessage = (event) => {
+  shutdown = new ProviderError((event as { data: PoolShutdown }).data.reason, "retryable");
+  for (const controller of running) controller.abort(shutdown);
+};
 
 /** A provider task's outcome is its result; a contextualizer task's goes through its port. */
 export default async function runTask(call: ProviderTask | ContextTask): Promise<Envelope<unknown> | void> {
@@ -48,5 +60,16 @@ async function outcomeOf(call: ProviderTask | ContextTask): Promise<Envelope<unk
   }
   if (!provider) return { ok: false, error: { code: "terminal", message: `No provider plugin for type ${call.type}` } };
   const log = createLogger({ level: setup.logLevel, fields: { worker: true, provider: call.type, op: call.op } });
-  return runProviderOp(provider, call, log, controller.signal);
+  // The main thread fails the call at its deadline; this aborts the provider's own work then.
+  const givenUp = shutdown ?? (call.deadline.at <= Date.now() ? new ProviderError(call.deadline.reason, "retryable") : undefined);
+  if (givenUp) return { ok: false, error: { code: givenUp.kind, message: givenUp.message } };
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new ProviderError(call.deadline.reason, "retryable")), call.deadline.at - Date.now());
+  running.add(controller);
+  try {
+    return await runProviderOp(provider, call, log, controller.signal);
+  } finally {
+    clearTimeout(timer);
+    running.delete(controller);
+  }
 }

@@ -155,6 +155,7 @@ test("T4e: a launch that always fails is tried MAX_VM_FAILS times, and its place
   const tried = await im.calls((c) => c.cloud === "fail" && c.op === "launch" && c.time >= since);
   assert.equal(tried.length, 3);
   assert.ok(tried.every((c) => c.count === 1 && c.inf === tried[0].inf));
+  assert.equal(new Set(tried.map((c) => c.key)).size, 3, "an attempt after an answered one has a key of its own");
   const finalized = await im.calls(of(tried[0].inf!, "finalize"));
   assert.equal(finalized.length, 1, "finalize is called exactly once");
   assert.equal(finalized[0].providerId, null);
@@ -449,4 +450,33 @@ test("partial failure: the call succeeds, failed VMs stay as `failed` placeholde
   assert.deepEqual(await im.calls(of(inf, "finalize")), [], "placeholders are kept when some VMs succeeded");
   await im.ok("DestroyInfrastructure", inf, clouds);
   assert.equal((await im.calls(of(inf, "finalize"))).length, 3, "destroy finalizes the placeholders too");
+});
+
+test("a provider call past its deadline (timeouts.providerCallSeconds) fails with the deadline's message, and its signal stops the provider", { timeout: 60_000 }, async () => {
+  const clouds = { hang: { launchLatencyMs: 120_000 }, hangdel: { finalizeLatencyMs: 120_000 } };
+  const timed = await startMockServer({ mock: { clouds }, im: { MAX_VM_FAILS: 2 }, config: { providerCallTimeoutSeconds: 1 } });
+  try {
+    // Deadlines count the worker threads' boot too: the first calls go once they are up.
+    await pollUntil(() => timed.client.call<[boolean, unknown]>("CreateInfrastructure", `${plain("s0")}\ndeploy s0 1\ncontextualize ()`, auth(mockCloud("c9"))), ([ok]) => ok, 30_000, "a first deployment");
+    // A launch that never answers is retried (MAX_VM_FAILS) and ends a failed placeholder.
+    const hung = await timed.fails("CreateInfrastructure", `${plain("s0")}\ndeploy s0 1\ncontextualize ()`, auth(mockCloud("c0", "hang")));
+    const deadline = "The Mock provider did not finish launch within 1 s";
+    assert.ok(hung.includes(`Attempt 1: Error: ${deadline}\nAttempt 2: Error: ${deadline}\n`), hung);
+    const aborted = await pollUntil(() => timed.calls((c) => c.op === "aborted"), (calls) => calls.length === 2, 10_000, "both launches to see their signal abort");
+    assert.deepEqual(aborted.map((c) => [c.of, c.reason]), [["launch", deadline], ["launch", deadline]]);
+    // The retry of a request cut off by its deadline has the same key: it finds what the first made.
+    const keys = (await timed.calls((c) => c.op === "launch" && c.cloudId === "c0")).map((c) => c.key);
+    assert.equal(keys.length, 2);
+    assert.equal(keys[0], keys[1]);
+
+    // A finalize that never answers fails the destroy, which keeps the infrastructure.
+    const del = auth(mockCloud("c1", "hangdel"));
+    const inf = await timed.ok<string>("CreateInfrastructure", `${plain("s0")}\ndeploy s0 1\ncontextualize ()`, del);
+    const started = Date.now();
+    assert.equal(await timed.fails("DestroyInfrastructure", inf, del), "Error destroying the infrastructure: \nThe Mock provider did not finish finalize within 1 s\n");
+    assert.ok(Date.now() - started < 10_000, `the destroy took ${Date.now() - started} ms`);
+    assert.deepEqual(await timed.ok("GetInfrastructureInfo", inf, del), ["0"]);
+  } finally {
+    await timed.close();
+  }
 });

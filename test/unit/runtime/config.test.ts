@@ -61,6 +61,7 @@ test("defaults: 127.0.0.1:8899, ./data, the lowdb store and every built-in plugi
   assert.equal(config.bodyLimitBytes, 10 * 1024 * 1024);
   assert.equal(config.logLevel, "info");
   assert.ok(config.workerThreads >= 1);
+  assert.equal(config.providerCallTimeoutSeconds, 600);
   assert.deepEqual(config.im, DEFAULT_IM_OPTIONS);
   assert.deepEqual(config, defaultConfig());
 });
@@ -110,6 +111,7 @@ test("the file overrides the defaults, resolving relative paths against the file
     limits: { bodyBytes: 4096 },
     log: { level: "debug" },
     workerThreads: 4,
+    timeouts: { providerCallSeconds: 90 },
     im: { MAX_VM_FAILS: 7, FORCE_OIDC_AUTH: true, DEFAULT_VM_NAME: "node-#N#", ADMIN_USER: [{ username: "root", password: "pw" }] },
   });
   const folder = resolve(file, "..");
@@ -126,6 +128,7 @@ test("the file overrides the defaults, resolving relative paths against the file
   assert.equal(config.bodyLimitBytes, 4096);
   assert.equal(config.logLevel, "debug");
   assert.equal(config.workerThreads, 4);
+  assert.equal(config.providerCallTimeoutSeconds, 90);
   assert.equal(config.im.MAX_VM_FAILS, 7);
   assert.equal(config.im.FORCE_OIDC_AUTH, true);
   assert.equal(config.im.DEFAULT_VM_NAME, "node-#N#");
@@ -162,7 +165,7 @@ test("an unreadable or malformed file is a ConfigError naming the file", async (
 
 // ------------------------------------------------------------------------------ the environment
 
-test("INFRA_MANAGER_HOST/PORT/DATA_DIR/STORE/BODY_LIMIT/LOG_LEVEL override the defaults", async () => {
+test("INFRA_MANAGER_HOST/PORT/DATA_DIR/STORE/BODY_LIMIT/LOG_LEVEL/PROVIDER_CALL_TIMEOUT override the defaults", async () => {
   const config = await loadConfig(undefined, {
     INFRA_MANAGER_HOST: "::1",
     INFRA_MANAGER_PORT: "8000",
@@ -170,6 +173,7 @@ test("INFRA_MANAGER_HOST/PORT/DATA_DIR/STORE/BODY_LIMIT/LOG_LEVEL override the d
     INFRA_MANAGER_STORE: "memory",
     INFRA_MANAGER_BODY_LIMIT: "2048",
     INFRA_MANAGER_LOG_LEVEL: "warn",
+    INFRA_MANAGER_PROVIDER_CALL_TIMEOUT: "2.5",
   });
   assert.equal(config.host, "::1");
   assert.equal(config.port, 8000);
@@ -177,6 +181,7 @@ test("INFRA_MANAGER_HOST/PORT/DATA_DIR/STORE/BODY_LIMIT/LOG_LEVEL override the d
   assert.equal(config.store, "memory");
   assert.equal(config.bodyLimitBytes, 2048);
   assert.equal(config.logLevel, "warn");
+  assert.equal(config.providerCallTimeoutSeconds, 2.5);
 });
 
 test("the environment overrides the file", async () => {
@@ -307,11 +312,15 @@ test("BOOT_MODE outside 0..2 is a ConfigError", async () => {
   for (const mode of [0, 1, 2]) assert.equal((await loadConfig(undefined, { IM_BOOT_MODE: String(mode) })).im.BOOT_MODE, mode);
 });
 
-test("other range checks: launches, VM fails, body limit and worker threads", async () => {
+test("other range checks: launches, VM fails, body limit, worker threads and the provider call timeout", async () => {
   await rejectsWith(loadConfig(undefined, { IM_MAX_SIMULTANEOUS_LAUNCHES: "0" }), "MAX_SIMULTANEOUS_LAUNCHES");
   await rejectsWith(loadConfig(undefined, { IM_MAX_VM_FAILS: "0" }), "MAX_VM_FAILS");
   await rejectsWith(loadConfig(undefined, { INFRA_MANAGER_BODY_LIMIT: "100" }), "body limit");
   await rejectsWith(loadConfig(await configFile({ workerThreads: 0 }), {}), "workerThreads");
+  const timeout = "timeouts.providerCallSeconds must be a number of seconds above 0 and at most 86400";
+  for (const value of [0, -1, 86_401, "60", null]) await rejectsWith(loadConfig(await configFile({ timeouts: { providerCallSeconds: value } }), {}), timeout);
+  await rejectsWith(loadConfig(undefined, { INFRA_MANAGER_PROVIDER_CALL_TIMEOUT: "0" }), timeout);
+  await rejectsWith(loadConfig(undefined, { INFRA_MANAGER_PROVIDER_CALL_TIMEOUT: "ten" }), "INFRA_MANAGER_PROVIDER_CALL_TIMEOUT", "'ten'");
 });
 
 test("loadConfig reads process.env when no environment is given", async () => {
