@@ -30,6 +30,10 @@ export const errors = {
   invalidImUsername: () => error("INVALID_IM_USERNAME", "Invalid username used for the InfrastructureManager."),
   invalidCredentials: () => error("INVALID_CREDENTIALS", "Invalid InfrastructureManager credentials"),
   noImToken: () => error("NO_IM_TOKEN", "No token provided for the InfrastructureManager."),
+  oidcDecode: (reason: string) => error("INVALID_CREDENTIALS", `Error trying to decode OIDC auth token: ${reason}`),
+  /** A token the checks of IM behaviour §3.3 refuse; `reason` ends with its own full stop. */
+  oidcRejected: (reason: string) => error("INVALID_CREDENTIALS", `Invalid InfrastructureManager credentials. ${reason}`),
+  oidcValidation: (message: string) => error("INVALID_CREDENTIALS", `Error trying to validate OIDC auth token: ${message}`),
   /** What Python says when `auth` is not a list of structs. */
   badAuthType: () => error("BAD_AUTH_TYPE", "string indices must be integers, not 'str'"),
   infrastructureNotFound: () => error("INFRASTRUCTURE_NOT_FOUND", "Invalid infrastructure ID or access not granted."),

@@ -40,6 +40,14 @@ export interface ImOptions {
   ADMIN_USER: { username: string; password: string }[];
   USER_DB: string;
   FORCE_OIDC_AUTH: boolean;
+  OIDC_ISSUERS: string[];
+  OIDC_AUDIENCE: string;
+  OIDC_SCOPES: string[];
+  OIDC_CLIENT_ID: string;
+  OIDC_CLIENT_SECRET: string;
+  OIDC_GROUPS: string[];
+  OIDC_GROUPS_CLAIM: string;
+  OIDC_ADMIN_GROUPS: { issuer: string; group: string }[];
   DEFAULT_VM_CPUS: number;
   DEFAULT_VM_MEMORY: number;
   DEFAULT_VM_MEMORY_UNIT: string;
@@ -71,6 +79,15 @@ export const DEFAULT_IM_OPTIONS: ImOptions = {
   ADMIN_USER: [],
   USER_DB: "",
   FORCE_OIDC_AUTH: false,
+  // IM's default accepts EGI's issuer; a default here must not make the server dial the internet.
+  OIDC_ISSUERS: [],
+  OIDC_AUDIENCE: "",
+  OIDC_SCOPES: [],
+  OIDC_CLIENT_ID: "",
+  OIDC_CLIENT_SECRET: "",
+  OIDC_GROUPS: [],
+  OIDC_GROUPS_CLAIM: "groups",
+  OIDC_ADMIN_GROUPS: [],
   DEFAULT_VM_CPUS: 1,
   DEFAULT_VM_MEMORY: 512,
   DEFAULT_VM_MEMORY_UNIT: "M",
@@ -189,6 +206,14 @@ function applyEnvironment(config: ServerConfig, env: NodeJS.ProcessEnv): void {
   }
 }
 
+function isAdminGroup(item: unknown): boolean {
+  const { issuer, group } = (item ?? {}) as Record<string, unknown>;
+  return typeof issuer === "string" && typeof group === "string";
+}
+
+/** IM options that are lists of names. */
+const STRING_LISTS = new Set(["OIDC_ISSUERS", "OIDC_SCOPES", "OIDC_GROUPS"]);
+
 /** Sets an IM option, converting strings from the environment to the option's type. */
 function setImOption(config: ServerConfig, name: string, value: unknown, source: string): void {
   if (!(name in DEFAULT_IM_OPTIONS)) throw new ConfigError(`unknown IM option '${name}' in the ${source}`);
@@ -198,7 +223,9 @@ function setImOption(config: ServerConfig, name: string, value: unknown, source:
     try {
       converted = typeof expected === "boolean" ? /^(1|true|yes|on)$/i.test(value) : JSON.parse(value);
     } catch {
-      throw new ConfigError(`IM option ${name} cannot be read from '${value}'`);
+      // IM's own form of a list of names (im.cfg, the environment): comma-separated.
+      if (!STRING_LISTS.has(name)) throw new ConfigError(`IM option ${name} cannot be read from '${value}'`);
+      converted = value.split(",").map((item) => item.trim()).filter(Boolean);
     }
   }
   // ADMIN_USER may be one JSON object as well as a list of them (IM behaviour §8); IM's default is {}.
@@ -207,6 +234,8 @@ function setImOption(config: ServerConfig, name: string, value: unknown, source:
   }
   const ok = Array.isArray(expected) ? Array.isArray(converted) : typeof converted === typeof expected;
   if (!ok) throw new ConfigError(`IM option ${name} must be a ${Array.isArray(expected) ? "list" : typeof expected}`);
+  if (STRING_LISTS.has(name) && !(converted as unknown[]).every((item) => typeof item === "string")) throw new ConfigError(`IM option ${name} must be a list of strings`);
+  if (name === "OIDC_ADMIN_GROUPS" && !(converted as unknown[]).every(isAdminGroup)) throw new ConfigError('IM option OIDC_ADMIN_GROUPS must be a list of { "issuer", "group" }');
   (config.im as unknown as Record<string, unknown>)[name] = converted;
 }
 

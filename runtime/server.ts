@@ -7,6 +7,7 @@ import { loadPlugins, resolveStore } from "./plugins.ts";
 import { Credentials, newInstallationSecret } from "./service/credentials.ts";
 import { ImService } from "./service/im-service.ts";
 import type { ProviderCaller } from "./service/deployment.ts";
+import { OidcVerifier } from "./service/oidc.ts";
 import type { ProviderPool } from "./workers/pool.ts";
 import { imMethods } from "./xmlrpc/methods.ts";
 import { XmlRpcServer } from "./xmlrpc/server.ts";
@@ -50,7 +51,11 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
   };
   // The first contextualizer plugin configured carries out contextualization.
   const contextualizerName = plugins.contextualizerNames[0];
-  const credentials = new Credentials({ installationSecret: await installationSecret(config.dataDir), adminUsers: im.ADMIN_USER, userDb: im.USER_DB, forceOidc: im.FORCE_OIDC_AUTH });
+  const oidc = new OidcVerifier({
+    issuers: im.OIDC_ISSUERS, audience: im.OIDC_AUDIENCE, scopes: im.OIDC_SCOPES, clientId: im.OIDC_CLIENT_ID, clientSecret: im.OIDC_CLIENT_SECRET,
+    groups: im.OIDC_GROUPS, groupsClaim: im.OIDC_GROUPS_CLAIM, adminGroups: im.OIDC_ADMIN_GROUPS,
+  });
+  const credentials = new Credentials({ installationSecret: await installationSecret(config.dataDir), adminUsers: im.ADMIN_USER, userDb: im.USER_DB, forceOidc: im.FORCE_OIDC_AUTH, oidc });
   const service = new ImService({
     settings: {
       version: im.VERSION,

@@ -2,10 +2,13 @@ import { createHmac, hash as digest, randomBytes, scrypt as scryptCallback, timi
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { errors, imCredentials, type AuthItem } from "../../core/index.ts";
+import { OIDC_USER_PREFIX } from "../../core/oidc.ts";
+import type { OidcVerifier } from "./oidc.ts";
 
 // IM credentials (IM behaviour §3.2, §3.4). Owners are stored as salted scrypt hashes, never
 // as passwords. The salt of a username is the same in every record of this server, so one
-// hash per (user, password) serves every infrastructure the user owns.
+// hash per (user, password) serves every infrastructure the user owns. An OIDC token stands for
+// the `__OPENID__` user its issuer vouches for; the token itself is never kept.
 
 const scrypt = promisify(scryptCallback) as (password: string, salt: string, keylen: number) => Promise<Buffer>;
 
@@ -34,9 +37,10 @@ export interface CredentialOptions {
   userDb?: string;
   /** IM's FORCE_OIDC_AUTH. */
   forceOidc?: boolean;
+  /** Validates OIDC tokens (IM's OIDC_* options). */
+  oidc: OidcVerifier;
 }
 
-const OIDC_PREFIX = "__OPENID__";
 const CACHE_LIMIT = 10_000;
 
 export class Credentials {
@@ -53,16 +57,24 @@ export class Credentials {
     for (const item of items) {
       const token = typeof item.token === "string" && item.token ? item.token : undefined;
       if (this.options.forceOidc && !token) throw errors.noImToken();
-      if (token) throw errors.operationFailed("Invalid InfrastructureManager credentials. OIDC tokens are not supported by this server yet.");
+      if (token) {
+        const user = await this.options.oidc.verify(token);
+        const admin = user.adminByGroup || this.isAdminUser(user.username, user.password);
+        identities.push({ username: user.username, password: user.password, admin, hasToken: true });
+        continue;
+      }
       if (typeof item.username !== "string" || item.username === "") throw errors.noImUsername();
       const username = item.username;
       const password = typeof item.password === "string" ? item.password : "";
-      if (username.startsWith(OIDC_PREFIX)) throw errors.invalidImUsername();
+      if (username.startsWith(OIDC_USER_PREFIX)) throw errors.invalidImUsername();
       if (this.options.userDb && !(await this.inUserDb(username, password))) throw errors.invalidCredentials();
-      const admin = this.options.adminUsers.some((a) => a.username === username && a.password === password);
-      identities.push({ username, password, admin, hasToken: false });
+      identities.push({ username, password, admin: this.isAdminUser(username, password), hasToken: false });
     }
     return identities;
+  }
+
+  private isAdminUser(username: string, password: string): boolean {
+    return this.options.adminUsers.some((a) => a.username === username && a.password === password);
   }
 
   /** The stored form of a new owner. */

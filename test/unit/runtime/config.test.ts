@@ -323,6 +323,29 @@ test("other range checks: launches, VM fails, body limit, worker threads and the
   await rejectsWith(loadConfig(undefined, { INFRA_MANAGER_PROVIDER_CALL_TIMEOUT: "ten" }), "INFRA_MANAGER_PROVIDER_CALL_TIMEOUT", "'ten'");
 });
 
+test("OIDC options: lists of names as JSON lists or comma-separated strings, as IM writes them", async () => {
+  const fromEnv = await loadConfig(undefined, {
+    IM_OIDC_ISSUERS: "https://iam.example/, https://aai.example/",
+    IM_OIDC_SCOPES: '["openid","im"]',
+    IM_OIDC_GROUPS: "users",
+    IM_OIDC_ADMIN_GROUPS: '[{"issuer":"https://iam.example/","group":"admins"}]',
+    IM_OIDC_CLIENT_SECRET: "s3cret",
+  });
+  assert.deepEqual(fromEnv.im.OIDC_ISSUERS, ["https://iam.example/", "https://aai.example/"]);
+  assert.deepEqual(fromEnv.im.OIDC_SCOPES, ["openid", "im"]);
+  assert.deepEqual(fromEnv.im.OIDC_GROUPS, ["users"]);
+  assert.deepEqual(fromEnv.im.OIDC_ADMIN_GROUPS, [{ issuer: "https://iam.example/", group: "admins" }]);
+  assert.equal(fromEnv.im.OIDC_CLIENT_SECRET, "s3cret");
+  const defaults = await loadConfig(undefined, {});
+  assert.deepEqual(defaults.im.OIDC_ISSUERS, [], "no issuer by default: the server never dials one unasked");
+  assert.equal(defaults.im.OIDC_GROUPS_CLAIM, "groups");
+  await rejectsWith(loadConfig(await configFile({ im: { OIDC_ISSUERS: [1] } }), {}), "OIDC_ISSUERS must be a list of strings");
+  assert.deepEqual((await loadConfig(await configFile({ im: { OIDC_ISSUERS: "https://iam.example/" } }), {})).im.OIDC_ISSUERS, ["https://iam.example/"], "im.cfg's form, in a file too");
+  await rejectsWith(loadConfig(await configFile({ im: { OIDC_ISSUERS: { url: "https://iam.example/" } } }), {}), "OIDC_ISSUERS must be a list");
+  await rejectsWith(loadConfig(await configFile({ im: { OIDC_ADMIN_GROUPS: [{ issuer: "x" }] } }), {}), "OIDC_ADMIN_GROUPS must be a list of");
+  await rejectsWith(loadConfig(undefined, { IM_OIDC_ADMIN_GROUPS: "https://iam.example/,admins" }), "OIDC_ADMIN_GROUPS cannot be read");
+});
+
 test("loadConfig reads process.env when no environment is given", async () => {
   const saved = process.env.INFRA_MANAGER_LOG_LEVEL;
   process.env.INFRA_MANAGER_LOG_LEVEL = "error";

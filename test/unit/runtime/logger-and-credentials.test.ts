@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import { ImError, type AuthItem } from "../../../core/index.ts";
 import { REDACTED, createLogger, redact } from "../../../runtime/logger.ts";
 import { Credentials, newInstallationSecret, type Identity, type OwnerRecord } from "../../../runtime/service/credentials.ts";
+import { OidcVerifier } from "../../../runtime/service/oidc.ts";
 
 // Logs never carry credentials; IM credentials are validated as IM behaviour §3.2 says and owners
 // are authorised as §3.4 says, without ever storing a password.
@@ -124,8 +125,11 @@ test("logger: levels filter entries below the threshold", () => {
 const IM = "InfrastructureManager";
 const im = (fields: Record<string, unknown>): AuthItem => ({ type: IM, ...fields });
 
+/** No issuer is accepted: tokens are refused before any request (test/integration/oidc.test.ts has an issuer). */
+const NO_OIDC = new OidcVerifier({ issuers: [], audience: "", scopes: [], clientId: "", clientSecret: "", groups: [], groupsClaim: "groups", adminGroups: [] });
+
 const credentials = (options: Partial<ConstructorParameters<typeof Credentials>[0]> = {}) =>
-  new Credentials({ installationSecret: "test-installation-secret", adminUsers: [{ username: "boss", password: "boss-pass" }], ...options });
+  new Credentials({ installationSecret: "test-installation-secret", adminUsers: [{ username: "boss", password: "boss-pass" }], oidc: NO_OIDC, ...options });
 
 async function rejectsIm(promise: Promise<unknown>, message: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
