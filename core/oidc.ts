@@ -34,9 +34,15 @@ export function decodeToken(token: string): TokenClaims {
     ? "it is not a JWT (header.payload.signature)"
     : parts.some((part) => !BASE64URL_PART.test(part)) ? "a part of it is not URL-safe base64" : undefined;
   if (reason) throw errors.oidcDecode(reason);
+  let text: string;
+  try {
+    text = base64UrlText(parts[1]);
+  } catch (error) {
+    throw errors.oidcDecode(`its payload is not base64url-encoded UTF-8: ${(error as Error).message}`);
+  }
   let claims: unknown;
   try {
-    claims = JSON.parse(base64UrlText(parts[1]));
+    claims = JSON.parse(text);
   } catch (error) {
     throw errors.oidcDecode(`its payload is not JSON: ${(error as Error).message}`);
   }
@@ -59,11 +65,6 @@ export function checkIssuerAndAudience(claims: TokenClaims, policy: OidcPolicy):
     if (!audiences.includes(policy.audience)) throw errors.oidcRejected("Audience not accepted.");
   }
   return issuer;
-}
-
-/** Whether the policy asks the issuer to introspect tokens for scopes. */
-export function needsIntrospection(policy: OidcPolicy, clientConfigured: boolean): boolean {
-  return policy.scopes.length > 0 && clientConfigured;
 }
 
 /** The scope check on an introspection answer. */

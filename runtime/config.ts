@@ -206,7 +206,7 @@ function applyEnvironment(config: ServerConfig, env: NodeJS.ProcessEnv): void {
   }
 }
 
-function isAdminGroup(item: unknown): boolean {
+function isAdminGroupEntry(item: unknown): boolean {
   const { issuer, group } = (item ?? {}) as Record<string, unknown>;
   return typeof issuer === "string" && typeof group === "string";
 }
@@ -223,10 +223,10 @@ function setImOption(config: ServerConfig, name: string, value: unknown, source:
     try {
       converted = typeof expected === "boolean" ? /^(1|true|yes|on)$/i.test(value) : JSON.parse(value);
     } catch {
-      // IM's own form of a list of names (im.cfg, the environment): comma-separated.
       if (!STRING_LISTS.has(name)) throw new ConfigError(`IM option ${name} cannot be read from '${value}'`);
-      converted = value.split(",").map((item) => item.trim()).filter(Boolean);
     }
+    // IM's own form of a list of names (im.cfg, the environment): comma-separated.
+    if (STRING_LISTS.has(name) && !Array.isArray(converted)) converted = value.split(",").map((item) => item.trim()).filter(Boolean);
   }
   // ADMIN_USER may be one JSON object as well as a list of them (IM behaviour §8); IM's default is {}.
   if (name === "ADMIN_USER" && typeof converted === "object" && converted !== null && !Array.isArray(converted)) {
@@ -235,7 +235,7 @@ function setImOption(config: ServerConfig, name: string, value: unknown, source:
   const ok = Array.isArray(expected) ? Array.isArray(converted) : typeof converted === typeof expected;
   if (!ok) throw new ConfigError(`IM option ${name} must be a ${Array.isArray(expected) ? "list" : typeof expected}`);
   if (STRING_LISTS.has(name) && !(converted as unknown[]).every((item) => typeof item === "string")) throw new ConfigError(`IM option ${name} must be a list of strings`);
-  if (name === "OIDC_ADMIN_GROUPS" && !(converted as unknown[]).every(isAdminGroup)) throw new ConfigError('IM option OIDC_ADMIN_GROUPS must be a list of { "issuer", "group" }');
+  if (name === "OIDC_ADMIN_GROUPS" && !(converted as unknown[]).every(isAdminGroupEntry)) throw new ConfigError('IM option OIDC_ADMIN_GROUPS must be a list of { "issuer", "group" }');
   (config.im as unknown as Record<string, unknown>)[name] = converted;
 }
 

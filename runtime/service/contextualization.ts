@@ -43,7 +43,7 @@ export interface ContextHost {
   connection(infrastructure: Infrastructure, vm: Vm): Promise<ConnectionInfo | null>;
   /** The contextualizer plugin, or null when none is loaded. */
   contextualizer: ContextCaller | null;
-  /** The caller's `user:pass`, which playbooks get as IM_INFRASTRUCTURE_AUTH. */
+  /** The caller's `user:pass`, or its OIDC token, which playbooks get as IM_INFRASTRUCTURE_AUTH. */
   ownerAuth?: string;
 }
 

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { errors, imCredentials, type AuthItem } from "../../core/index.ts";
 import { OIDC_USER_PREFIX } from "../../core/oidc.ts";
-import type { OidcVerifier } from "./oidc.ts";
+import type { OidcUser, OidcVerifier } from "./oidc.ts";
 
 // IM credentials (IM behaviour §3.2, §3.4). Owners are stored as salted scrypt hashes, never
 // as passwords. The salt of a username is the same in every record of this server, so one
@@ -54,11 +54,14 @@ export class Credentials {
     const items = imCredentials(auth);
     if (items.length === 0) throw errors.noImCredentials();
     const identities: Identity[] = [];
+    // A token repeated in one call is asked to its issuer once.
+    const verified = new Map<string, Promise<OidcUser>>();
     for (const item of items) {
       const token = typeof item.token === "string" && item.token ? item.token : undefined;
       if (this.options.forceOidc && !token) throw errors.noImToken();
       if (token) {
-        const user = await this.options.oidc.verify(token);
+        if (!verified.has(token)) verified.set(token, this.options.oidc.verify(token));
+        const user = await verified.get(token)!;
         const admin = user.adminByGroup || this.isAdminUser(user.username, user.password);
         identities.push({ username: user.username, password: user.password, admin, hasToken: true });
         continue;

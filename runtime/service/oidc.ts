@@ -1,5 +1,5 @@
 import {
-  checkExpiry, checkGroups, checkIssuerAndAudience, checkScopes, decodeToken, inAdminGroup, needsIntrospection, oidcIdentity,
+  checkExpiry, checkGroups, checkIssuerAndAudience, checkScopes, decodeToken, inAdminGroup, oidcIdentity,
   type OidcPolicy, type TokenClaims,
 } from "../../core/oidc.ts";
 import { errors } from "../../core/index.ts";
@@ -37,7 +37,8 @@ const DISCOVERY_TTL_MS = 60 * 60_000;
 class IssuerError extends Error {}
 
 export class OidcVerifier {
-  private readonly endpoints = new Map<string, { at: number; endpoints: IssuerEndpoints }>();
+  /** Discoveries by issuer, in flight or answered (a failed one is forgotten). */
+  private readonly endpoints = new Map<string, { at: number; endpoints: Promise<IssuerEndpoints> }>();
   private readonly timeoutMs: number;
 
   constructor(private readonly options: OidcOptions) {
@@ -48,7 +49,8 @@ export class OidcVerifier {
   async verify(token: string): Promise<OidcUser> {
     const claims = decodeToken(token);
     const issuer = checkIssuerAndAudience(claims, this.options);
-    if (needsIntrospection(this.options, Boolean(this.options.clientId && this.options.clientSecret))) {
+    // Only a server with a client of its own at the issuer can introspect.
+    if (this.options.scopes.length > 0 && this.options.clientId && this.options.clientSecret) {
       let introspection: TokenClaims;
       try {
         introspection = await this.introspect(issuer, token);
@@ -87,16 +89,19 @@ export class OidcVerifier {
   }
 
   /** `<iss>/.well-known/openid-configuration`, remembered per issuer when it answered. */
-  private async discover(issuer: string): Promise<IssuerEndpoints> {
+  private discover(issuer: string): Promise<IssuerEndpoints> {
     const known = this.endpoints.get(issuer);
     if (known && Date.now() - known.at < DISCOVERY_TTL_MS) return known.endpoints;
-    const document = await this.json(`${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`, {});
-    if (typeof document.userinfo_endpoint !== "string") throw new IssuerError(`The issuer's OpenID configuration has no userinfo_endpoint`);
-    const endpoints = {
-      userinfo: document.userinfo_endpoint,
-      introspection: typeof document.introspection_endpoint === "string" ? document.introspection_endpoint : undefined,
-    };
-    this.endpoints.set(issuer, { at: Date.now(), endpoints });
+    const endpoints = this.json(`${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`, {}).then((document) => {
+      if (typeof document.userinfo_endpoint !== "string") throw new IssuerError("The issuer's OpenID configuration has no userinfo_endpoint");
+      const introspection = typeof document.introspection_endpoint === "string" ? document.introspection_endpoint : undefined;
+      return { userinfo: document.userinfo_endpoint, introspection };
+    });
+    const entry = { at: Date.now(), endpoints };
+    this.endpoints.set(issuer, entry);
+    endpoints.catch(() => {
+      if (this.endpoints.get(issuer) === entry) this.endpoints.delete(issuer);
+    });
     return endpoints;
   }
 

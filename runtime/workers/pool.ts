@@ -34,7 +34,7 @@ const TASKS_PER_THREAD = 256;
 const LIMITED_OPS: ReadonlySet<ProviderOp> = new Set(["launch", "start", "stop", "finalize"]);
 
 const DEFAULT_CLOSE_GRACE_MS = 10_000;
-/** After the signals abort at close, how long providers have to notice before the threads end. */
+/** After a call's signal aborts (its deadline, or the close), how long its provider has to stop. */
 const ABORT_GRACE_MS = 5_000;
 
 export class ProviderPool {
@@ -43,6 +43,7 @@ export class ProviderPool {
   private readonly channel: BroadcastChannel;
   private readonly callTimeoutMs: number;
   private readonly closeGraceMs: number;
+  private closing: Promise<void> | undefined;
 
   constructor(options: ProviderPoolOptions) {
     const threads = Math.max(1, options.threads ?? 2);
@@ -51,6 +52,7 @@ export class ProviderPool {
     // Named per pool: several pools in one process (tests, kits) must not shut each other down.
     const poolChannel = `infra-manager-pool-${randomUUID()}`;
     this.channel = new BroadcastChannel(poolChannel);
+    this.channel.unref(); // a pool nobody closes must not keep the process alive
     const workerData: WorkerData = { plugins: options.plugins, baseDir: options.baseDir, logLevel: options.logLevel, poolChannel };
     this.piscina = new Piscina({
       filename: new URL("./worker-boot.mjs", import.meta.url).href,
@@ -61,16 +63,18 @@ export class ProviderPool {
       closeTimeout: this.closeGraceMs + ABORT_GRACE_MS,
       workerData,
     });
-    // piscina reports a close that had to end threads with calls still running as an 'error' event.
-    this.piscina.on("error", (error: Error) => options.log?.warn("provider calls still running at shutdown were cut off", { error: error.message }));
+    // An 'error' event without a listener would end the process.
+    this.piscina.on("error", (error: Error) => {
+      if (error.message.includes("Close operation timed out")) options.log?.warn("provider calls still running at shutdown were cut off", { error: error.message });
+      else options.log?.error("provider worker pool failed", { error: error.message });
+    });
     this.launches = new Semaphore(options.launchConcurrency);
   }
 
   /**
    * Runs a provider operation; a provider failure comes back as a ProviderError, and so does a
-   * call that outlives its deadline (`retryable`: a launch is idempotent per key). The deadline
-   * counts from the moment the call may start: time waiting for a launch slot is not the
-   * provider's.
+   * call that outlives its deadline. The deadline counts from the moment the call may start: time
+   * waiting for a launch slot is not the provider's.
    */
   async call<Op extends ProviderOp>(type: string, op: Op, cloud: CloudEntry, credentials: readonly AuthItem[], args: ProviderOps[Op]["args"]): Promise<ProviderOps[Op]["result"]> {
     const run = () => this.runWithDeadline<ProviderOps[Op]["result"]>({ type, op, cloud, credentials: [...credentials], args });
@@ -79,15 +83,21 @@ export class ProviderPool {
     return envelope.value;
   }
 
+  /**
+   * At the deadline the worker aborts the call's signal; the caller hears of it when the call has
+   * ended, or a grace period later for a provider that ignores its signal. So a retry (of a launch
+   * with the same key, say) never runs beside the call it repeats, and the launch slot stays taken
+   * while that call runs.
+   */
   private async runWithDeadline<T>(call: Omit<ProviderTask, "deadline">): Promise<Envelope<T>> {
     const reason = `The ${call.type} provider did not finish ${call.op} within ${this.callTimeoutMs / 1000} s`;
     const task: ProviderTask = { ...call, deadline: { at: Date.now() + this.callTimeoutMs, reason } };
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ProviderError(reason, "retryable")), this.callTimeoutMs);
+    const givenUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ProviderError(reason, "retryable")), this.callTimeoutMs + ABORT_GRACE_MS);
     });
     try {
-      return await Promise.race([this.piscina.run(task) as Promise<Envelope<T>>, deadline]);
+      return await Promise.race([this.piscina.run(task) as Promise<Envelope<T>>, givenUp]);
     } finally {
       clearTimeout(timer);
     }
@@ -124,14 +134,17 @@ export class ProviderPool {
    * Lets the calls in flight end (a launch cut short may leave a VM half made in the cloud), for
    * a grace period at most; then their signals abort, and a moment later the threads end.
    */
-  async close(): Promise<void> {
-    const abortLate = setTimeout(() => this.channel.postMessage({ reason: "The server is shutting down" } satisfies PoolShutdown), this.closeGraceMs);
-    try {
-      await this.piscina.close();
-    } finally {
-      clearTimeout(abortLate);
-      this.channel.close();
-    }
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const abortLate = setTimeout(() => this.channel.postMessage({ shutdown: true } satisfies PoolShutdown), this.closeGraceMs);
+      try {
+        await this.piscina.close();
+      } finally {
+        clearTimeout(abortLate);
+        this.channel.close();
+      }
+    })();
+    return this.closing;
   }
 }
 

@@ -55,12 +55,14 @@ export interface ProviderTask<Op extends ProviderOp = ProviderOp> {
 
 /**
  * Posted on the pool's broadcast channel once the grace period of its close is over: the
- * signals of every call in flight abort with `reason`, and calls that have not started yet
- * fail at once.
+ * signals of every call in flight abort with SHUTDOWN_REASON, and calls that have not started
+ * yet fail at once.
  */
 export interface PoolShutdown {
-  reason: string;
+  shutdown: true;
 }
+
+export const SHUTDOWN_REASON = "The server is shutting down";
 
 export type Envelope<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
 

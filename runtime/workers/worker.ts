@@ -1,7 +1,7 @@
 import { BroadcastChannel, workerData } from "node:worker_threads";
 import { loadPlugins, resolveContextualizer, resolveProvider, type LoadedPlugins, type PluginSpec } from "../plugins.ts";
 import { replyOnPort, runContextOp, type ContextTask } from "./context-calls.ts";
-import { runProviderOp, type Envelope, type PoolShutdown, type ProviderTask } from "./provider-calls.ts";
+import { SHUTDOWN_REASON, runProviderOp, type Envelope, type ProviderTask } from "./provider-calls.ts";
 import { createLogger } from "../logger.ts";
 import { ProviderError, type CloudProvider } from "../../core/index.ts";
 
@@ -12,15 +12,18 @@ export interface WorkerData {
   plugins: PluginSpec[];
   baseDir: string;
   logLevel: string;
-  /** The pool's broadcast channel, for its PoolShutdown message. */
+  /** The pool's broadcast channel, for its PoolShutdown message (the only one it carries). */
   poolChannel: string;
 }
 
-let loaded: Promise<LoadedPlugins> | undefined;
+const setup = workerData as WorkerData;
+
+// Loaded as the thread starts, so that a first call's deadline does not pay for it; a failure
+// is every task's answer.
+const loaded: Promise<LoadedPlugins> = loadPlugins(setup.plugins, setup.baseDir);
+loaded.catch(() => undefined);
 /** Providers by type, resolved from the container once (it holds one instance of each). */
 const providers = new Map<string, CloudProvider>();
-
-const setup = workerData as WorkerData;
 
 /** The signals of the provider calls this thread is running. */
 const running = new Set<AbortController>();
@@ -28,8 +31,8 @@ const running = new Set<AbortController>();
 let shutdown: ProviderError | undefined;
 const poolChannel = new BroadcastChannel(setup.poolChannel);
 poolChannel.unref();
-poolChannel.onmessage = (event) => {
-  shutdown = new ProviderError((event as { data: PoolShutdown }).data.reason, "retryable");
+poolChannel.onmessage = () => {
+  shutdown = new ProviderError(SHUTDOWN_REASON, "retryable");
   for (const controller of running) controller.abort(shutdown);
 };
 
@@ -41,7 +44,6 @@ export default async function runTask(call: ProviderTask | ContextTask): Promise
 }
 
 async function outcomeOf(call: ProviderTask | ContextTask): Promise<Envelope<unknown>> {
-  loaded ??= loadPlugins(setup.plugins, setup.baseDir);
   let plugins: LoadedPlugins;
   try {
     plugins = await loaded;

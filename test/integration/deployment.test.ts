@@ -454,9 +454,10 @@ test("partial failure: the call succeeds, failed VMs stay as `failed` placeholde
 
 test("a provider call past its deadline (timeouts.providerCallSeconds) fails with the deadline's message, and its signal stops the provider", { timeout: 60_000 }, async () => {
   const clouds = { hang: { launchLatencyMs: 120_000 }, hangdel: { finalizeLatencyMs: 120_000 } };
-  const timed = await startMockServer({ mock: { clouds }, im: { MAX_VM_FAILS: 2 }, config: { providerCallTimeoutSeconds: 1 } });
+  // One worker thread: the warm-up below then warms every thread there is.
+  const timed = await startMockServer({ mock: { clouds }, im: { MAX_VM_FAILS: 2 }, config: { providerCallTimeoutSeconds: 1, workerThreads: 1 } });
   try {
-    // Deadlines count the worker threads' boot too: the first calls go once they are up.
+    // Deadlines count the worker thread's boot too: the first calls go once it is up.
     await pollUntil(() => timed.client.call<[boolean, unknown]>("CreateInfrastructure", `${plain("s0")}\ndeploy s0 1\ncontextualize ()`, auth(mockCloud("c9"))), ([ok]) => ok, 30_000, "a first deployment");
     // A launch that never answers is retried (MAX_VM_FAILS) and ends a failed placeholder.
     const hung = await timed.fails("CreateInfrastructure", `${plain("s0")}\ndeploy s0 1\ncontextualize ()`, auth(mockCloud("c0", "hang")));

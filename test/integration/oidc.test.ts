@@ -38,6 +38,7 @@ describe("tokens, with issuer, audience, groups and admin groups configured", ()
       im: {
         OIDC_ISSUERS: [issuer.url], OIDC_AUDIENCE: "im", OIDC_GROUPS: ["im-users"],
         OIDC_ADMIN_GROUPS: [{ issuer: issuer.url.replace(/\/$/, ""), group: "im-admins" }],
+        ADMIN_USER: [{ username: "__OPENID__boss", password: `${issuer.url}boss-sub` }],
       },
     });
   });
@@ -75,6 +76,9 @@ describe("tokens, with issuer, audience, groups and admin groups configured", ()
     for (let i = 0; i < 3; i++) assert.equal((await call(server, "GetInfrastructureList", tokenAuth(token)))[0], true);
     assert.equal(issuer.requests.get("/userinfo"), userinfo + 3);
     assert.equal(issuer.requests.get("/.well-known/openid-configuration"), 1);
+    const twice = [{ type: "InfrastructureManager", token }, { type: "InfrastructureManager", token }];
+    assert.equal((await call(server, "GetInfrastructureList", twice))[0], true);
+    assert.equal(issuer.requests.get("/userinfo"), userinfo + 4, "a token repeated in one call is asked once");
   });
 
   test("members of an admin group reach every infrastructure", async () => {
@@ -84,6 +88,9 @@ describe("tokens, with issuer, audience, groups and admin groups configured", ()
     const [, list] = await call(server, "GetInfrastructureList", tokenAuth(carol));
     assert.ok((list as string[]).includes(id as string));
     assert.deepEqual(await call(server, "GetInfrastructureOwners", id, tokenAuth(carol)), [true, ["__OPENID__alice"]], "an admin is not made an owner");
+    // An ADMIN_USER entry may name a token's user by its derived pair (T27).
+    const boss = issuer.issue({ userinfo: { sub: "boss-sub", preferred_username: "boss", groups: ["im-users"] } });
+    assert.deepEqual(await call(server, "GetInfrastructureInfo", id, tokenAuth(boss)), [true, ["0"]]);
   });
 
   test("ChangeInfrastructureAuth takes token owners, validated at once", async () => {

@@ -27,7 +27,8 @@ test("a token's payload is read without its signature; a token that is not a JWT
   throwsIm(() => decodeToken("a.b+c.d"), "Error trying to decode OIDC auth token: a part of it is not URL-safe base64");
   assert.throws(() => decodeToken(`a.${base64url("not json")}.c`), /^ImError: Error trying to decode OIDC auth token: its payload is not JSON/);
   throwsIm(() => decodeToken(`a.${base64url("[1]")}.c`), "Error trying to decode OIDC auth token: its payload is not a JSON object");
-  assert.throws(() => decodeToken(`a.${Buffer.from([0xff, 0xfe]).toString("base64url")}.c`), /^ImError: Error trying to decode OIDC auth token/);
+  assert.throws(() => decodeToken(`a.${Buffer.from([0xff, 0xfe]).toString("base64url")}.c`), /^ImError: Error trying to decode OIDC auth token: its payload is not base64url-encoded UTF-8/);
+  assert.throws(() => decodeToken("a.abcde.c"), /^ImError: Error trying to decode OIDC auth token: its payload is not base64url-encoded UTF-8/, "a length no base64 has");
 });
 
 test("the issuer must be listed exactly, and the audience (when configured) named in `aud`", () => {

@@ -336,6 +336,7 @@ test("OIDC options: lists of names as JSON lists or comma-separated strings, as 
   assert.deepEqual(fromEnv.im.OIDC_GROUPS, ["users"]);
   assert.deepEqual(fromEnv.im.OIDC_ADMIN_GROUPS, [{ issuer: "https://iam.example/", group: "admins" }]);
   assert.equal(fromEnv.im.OIDC_CLIENT_SECRET, "s3cret");
+  assert.deepEqual((await loadConfig(undefined, { IM_OIDC_GROUPS: "1234" })).im.OIDC_GROUPS, ["1234"], "a name that JSON reads as a number is still a name");
   const defaults = await loadConfig(undefined, {});
   assert.deepEqual(defaults.im.OIDC_ISSUERS, [], "no issuer by default: the server never dials one unasked");
   assert.equal(defaults.im.OIDC_GROUPS_CLAIM, "groups");

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +12,7 @@ import { ProviderPool, type ProviderPoolOptions } from "../../../runtime/workers
 import type { VmJson } from "../../../runtime/workers/provider-calls.ts";
 import { MOCK_PLUGIN } from "../../fixtures/mock-cloud.ts";
 import type { MockBehaviour, MockCall } from "../../fixtures/plugins/mock-provider.ts";
+import { pollUntil } from "../../fixtures/xmlrpc-client.ts";
 
 // The worker pool's deadlines and shutdown (runtime/workers/pool.ts): no provider call may hang
 // a flow or the server's exit. The Mock provider runs in the pool's thread and records in a
@@ -53,14 +56,9 @@ function mockPool(behaviour: MockBehaviour, options: Partial<ProviderPoolOptions
   return { pool, calls, finalize, warm };
 }
 
+/** The first value of `probe` that is not undefined. */
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms`);
-    await sleep(20);
-  }
+  return (await pollUntil(probe, (value) => value !== undefined, timeoutMs, what))!;
 }
 
 test("a provider call that outlives its deadline fails as retryable, and its ctx.signal aborts with the reason", async () => {
@@ -81,8 +79,8 @@ test("a provider call that outlives its deadline fails as retryable, and its ctx
   }
 });
 
-test("a call's deadline frees its launch slot, and a call waiting for the slot has its whole time once it runs", async () => {
-  // MAX_SIMULTANEOUS_LAUNCHES = 1 here; the first finalize holds the only slot until its deadline.
+test("a call's deadline frees its launch slot once the call has stopped, and a call waiting for the slot has its whole time", async () => {
+  // MAX_SIMULTANEOUS_LAUNCHES = 1 here; the first finalize holds the only slot until it stops at its deadline.
   const { pool, calls, finalize, warm } = mockPool({ finalizeLatencyMs: 60_000 }, { callTimeoutMs: 500 });
   try {
     await warm();
@@ -91,12 +89,37 @@ test("a call's deadline frees its launch slot, and a call waiting for the slot h
     const second = finalize().catch((e: Error) => e);
     assert.ok((await first) instanceof ProviderError);
     assert.ok((await second) instanceof ProviderError);
-    assert.ok(performance.now() - started >= 1000, "the second call's deadline counted its wait for the slot");
+    // Timers may fire a little early by performance.now().
+    assert.ok(performance.now() - started >= 950, "the second call's deadline counted its wait for the slot");
     const finalizes = (await calls()).filter((c) => c.op === "finalize");
     assert.equal(finalizes.length, 2, "the second finalize never reached the provider");
   } finally {
     await pool.close();
   }
+});
+
+test("a provider that ignores its signal: its caller hears of the deadline a grace period later", async () => {
+  const { pool, calls, finalize, warm } = mockPool({ finalizeLatencyMs: 60_000, ignoreAbort: true }, { callTimeoutMs: 300, closeGraceMs: 100 });
+  try {
+    await warm();
+    const started = performance.now();
+    const error = await finalize().then(() => assert.fail("the call succeeded"), (e: unknown) => e);
+    const waited = performance.now() - started;
+    assert.ok(error instanceof ProviderError && error.message === "The Mock provider did not finish finalize within 0.3 s", String(error));
+    assert.ok(waited >= 5000 && waited < 15_000, `the caller heard after ${Math.round(waited)} ms, not 0.3 s + the 5 s grace`);
+    assert.equal((await calls()).filter((c) => c.op === "aborted").length, 0, "this provider never stopped");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a pool nobody closes does not keep its process alive", async () => {
+  const script = `import { ProviderPool } from ${JSON.stringify(new URL("../../../runtime/workers/pool.ts", import.meta.url).href)};
+new ProviderPool({ plugins: [], baseDir: ".", logLevel: "error", launchConcurrency: 1, threads: 1 });`;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: "ignore" });
+  const exited = await Promise.race([once(child, "exit").then(() => true), sleep(20_000).then(() => false)]);
+  if (!exited) child.kill("SIGKILL");
+  assert.ok(exited, "the process was still running 20 s after its last line");
 });
 
 test("a call whose deadline passed before a worker took it never reaches the provider", async () => {
