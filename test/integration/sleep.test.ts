@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cp, mkdtemp } from "node:fs/promises";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -89,5 +89,6 @@ test("after a restart infrastructures start asleep, read as before, and can be c
     assert.deepEqual(await read("DestroyInfrastructure", id, AUTH), "");
   } finally {
     await second.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
 });
