@@ -24,7 +24,7 @@ export interface ProviderPoolOptions {
   callTimeoutMs?: number;
   /** When the pool closes, how long calls in flight may go on before their signals abort. */
   closeGraceMs?: number;
-  /** Where the pool reports calls it had to abandon. */
+  /** Where the pool reports its own failures (a worker that died, calls cut off at close). */
   log?: Logger;
 }
 
