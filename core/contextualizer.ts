@@ -58,6 +58,12 @@ export interface PlaybookTask {
   playbook: string;
   /** Variables every host gets (`IM_INFRASTRUCTURE_ID`, `IM_MASTER_*`, `IM_<SYSTEM>_NUM_VMS`, ...). */
   variables: Record<string, string | number | boolean>;
+  /**
+   * A folder of this infrastructure's own, for what a contextualizer keeps from one playbook to
+   * the next (the Ansible plugin: the facts it gathered). It may not exist yet; the server
+   * removes it with the infrastructure.
+   */
+  cacheDir?: string;
 }
 
 export type TaskResult = { ok: true } | { ok: false; error: string };

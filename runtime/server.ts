@@ -74,6 +74,7 @@ export async function startServer(config: ServerConfig, log: RuntimeLogger = cre
         waitPublicIp: im.WAIT_PUBLIC_IP_TIMEOUT,
         pollMs: 1000,
         names: { vmName: im.DEFAULT_VM_NAME, domain: im.DEFAULT_DOMAIN },
+        cacheRoot: join(config.dataDir, "contextualization"),
       },
     },
     store,

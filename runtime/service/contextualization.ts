@@ -5,6 +5,7 @@ import {
   type AccessResult, type ConnectionInfo, type ContextNode, type InventoryVm, type NameDefaults, type PlannedTask, type PlaybookResults, type Radl, type System, type TaskResult,
 } from "../../core/index.ts";
 import type { ContextOp, ContextOps } from "../workers/context-calls.ts";
+import { contextCacheDir } from "./context-cache.ts";
 import type { Infrastructure, Vm } from "./infrastructure.ts";
 
 // The contextualization flow (IM behaviour §5.7): whether it is enabled, its effect on VM and
@@ -26,6 +27,8 @@ export interface ContextSettings {
   pollMs: number;
   /** DEFAULT_VM_NAME and DEFAULT_DOMAIN, for the VMs' host names. */
   names: NameDefaults;
+  /** Where the infrastructures' cache folders go (`<dataDir>/contextualization`). */
+  cacheRoot: string;
 }
 
 /** Runs contextualizer operations (in worker threads), streaming the VM's log to `output`. */
@@ -450,7 +453,10 @@ class ContextPlan {
       return all(asFailure(error));
     }
     const results = await this.call(vms, "runPlaybook", {
-      task: { infrastructureId: this.infrastructure.id, name: task.kind === "configure" ? task.configure! : task.name, targets, nodes: [...this.nodes.values()], playbook, variables: this.variables },
+      task: {
+        infrastructureId: this.infrastructure.id, name: task.kind === "configure" ? task.configure! : task.name, targets, nodes: [...this.nodes.values()], playbook,
+        variables: this.variables, cacheDir: contextCacheDir(this.host.settings.cacheRoot, this.infrastructure.id),
+      },
     }).catch((error: unknown): PlaybookResults => Object.fromEntries(vms.map((vm) => [vm.imId, asFailure(error)])));
     return vms.map((vm) => [vm, results[vm.imId] ?? { ok: false, error: `No result of ${task.name} for this VM.` }] as const);
   }

@@ -8,6 +8,7 @@ import {
 import { infrastructureMachine, type InfrastructureEvent, type LaunchPlan } from "../../core/machines/infrastructure.machine.ts";
 import type { RuntimeLogger } from "../logger.ts";
 import { singleSystemText, type ObservationJson, type VmJson } from "../workers/provider-calls.ts";
+import { removeContextCache, sweepContextCaches } from "./context-cache.ts";
 import { startContextualization, type ContextCaller, type ContextRun, type ContextSettings, log } from "./contextualization.ts";
 import { Credentials, type Identity } from "./credentials.ts";
 import { checkClouds, launchWithRetry, planDeployment, withOnlySystem, type Cloud, type DeployDefaults, type ProviderCaller } from "./deployment.ts";
@@ -107,6 +108,7 @@ export class ImService {
     }
     records.sort((a, b) => a.lastDate - b.lastDate);
     for (const record of records) this.restore(record);
+    await sweepContextCaches(this.settings.context.cacheRoot, records.map((record) => record.id));
   }
 
   private async readRecord(id: string): Promise<InfrastructureRecord | undefined> {
@@ -555,6 +557,10 @@ export class ImService {
 
   private evict(infrastructure: Infrastructure): void {
     this.cancelContextualization(infrastructure.id);
+    // Once its playbooks have stopped, nothing writes to the cache any more.
+    const stopped = this.contexts.get(infrastructure.id)?.settled ?? Promise.resolve();
+    void stopped.then(() => removeContextCache(this.settings.context.cacheRoot, infrastructure.id)).catch((error: Error) =>
+      this.deps.log.warn("cannot remove the contextualization cache", { infrastructureId: infrastructure.id, error: error.message }));
     this.contexts.delete(infrastructure.id);
     this.contextAuth.delete(infrastructure.id);
     this.infrastructures.delete(infrastructure.id);

@@ -3,7 +3,7 @@
 // Ansible contextualizer: a master on the public network and two nodes reachable only through it.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -195,6 +195,24 @@ async function oneHost(host: { publicIp?: string; username?: string }, recipe: s
   const vmLog = await ok<string>("GetVMContMsg", id, "0", AUTH);
   return { id, final, log, vmLog };
 }
+
+test("facts gathered in one step serve a later recipe that gathers none, from the infrastructure's cache, which goes with it", { timeout: 120_000 }, async () => {
+  const host = await lab.addHost({ name: "facts", publicNet: true, password: PASSWORD });
+  const gathering = configure("gathering", "---\n- tasks:\n  - debug: msg=gathered");
+  const reading = configure("reading", "---\n- gather_facts: false\n  tasks:\n  - copy:\n      dest: /root/im-facts\n      content: \"{{ ansible_facts.system }} {{ ansible_facts.hostname | length > 0 }}\"");
+  const id = await ok<string>("CreateInfrastructure", `${NETWORKS}\n${publicSystem("solo", host)}\n${gathering}\n${reading}\ndeploy solo 1
+contextualize (
+  system solo configure gathering step 1
+  system solo configure reading step 2
+)`, AUTH);
+  const final = await settled(id);
+  assert.equal(final.state, "configured", await ok<string>("GetVMContMsg", id, "0", AUTH));
+  assert.equal(await host.readFile("/root/im-facts"), "Linux True");
+  const cache = join(im.dataDir, "contextualization", id);
+  assert.ok((await readdir(join(cache, "ansible-facts"))).length > 0, "the facts are cached under the data directory");
+  assert.equal(await ok("DestroyInfrastructure", id, AUTH), "");
+  await pollUntil(() => readdir(cache).then(() => true, () => false), (exists) => !exists, 10_000, "the cache to go with the infrastructure");
+});
 
 test("a failing recipe leaves the VM unconfigured with Ansible's error in its log", { timeout: 120_000 }, async () => {
   const host = await lab.addHost({ name: "failing", publicNet: true, password: PASSWORD });

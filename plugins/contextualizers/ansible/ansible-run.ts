@@ -29,6 +29,9 @@ export function playbookArguments(files: PlaybookFiles, limit: readonly string[]
   ];
 }
 
+/** How long cached facts serve: a day, far longer than a contextualization (2 h by default). */
+const FACT_CACHE_SECONDS = 86_400;
+
 /**
  * Ansible's settings, through the environment so that they win over any ansible.cfg: no host
  * key checks (VMs are new), one SSH connection per host for the whole run (a master whose
@@ -36,11 +39,19 @@ export function playbookArguments(files: PlaybookFiles, limit: readonly string[]
  * per task would cost more than most tasks), no retry files, no colours in the log,
  * unbuffered output so that it streams, and local temporary files in the run's directory.
  * Pipelining runs a module in one SSH session instead of three or four, but fails where sudo
- * insists on a tty (`Defaults requiretty`).
+ * insists on a tty (`Defaults requiretty`). With a `factCache` folder, facts are kept there as
+ * the reference keeps them: a play gathers a host's facts only when none are cached, and a
+ * recipe with `gather_facts: false` reads those an earlier playbook gathered.
  */
-export function playbookEnvironment(base: NodeJS.ProcessEnv, dir: string, controlDir: string, pipelining: boolean): NodeJS.ProcessEnv {
+export function playbookEnvironment(base: NodeJS.ProcessEnv, dir: string, controlDir: string, pipelining: boolean, factCache?: string): NodeJS.ProcessEnv {
   return {
     ...base,
+    ...(factCache && {
+      ANSIBLE_GATHERING: "smart",
+      ANSIBLE_CACHE_PLUGIN: "jsonfile",
+      ANSIBLE_CACHE_PLUGIN_CONNECTION: factCache,
+      ANSIBLE_CACHE_PLUGIN_TIMEOUT: String(FACT_CACHE_SECONDS),
+    }),
     ANSIBLE_PIPELINING: pipelining ? "True" : "False",
     ANSIBLE_HOST_KEY_CHECKING: "False",
     ANSIBLE_SSH_ARGS: "-o ControlMaster=auto -o ControlPersist=120s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o IdentitiesOnly=yes -o ServerAliveInterval=30",

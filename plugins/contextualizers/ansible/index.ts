@@ -164,12 +164,14 @@ export class AnsibleContextualizer implements Contextualizer {
       const ready = task.targets.filter((node) => reached.has(node.imId));
       if (ready.length === 0) return results;
       const files = await this.writePlaybookFiles(dir, task, reached);
+      const factCache = task.cacheDir && join(task.cacheDir, "ansible-facts");
+      if (factCache) await mkdir(factCache, { recursive: true, mode: 0o700 });
       ctx.log.info("Running a playbook", { task: task.name, targets: ready.map((node) => node.name) });
       const output = new PlaybookOutput(new Map(ready.map((node) => [node.name, node.imId])), (text, imId) => ctx.output(text, imId));
       const outcome = await runPlaybookProcess(
         this.options.ansiblePlaybook,
         playbookArguments(files, ready.map((node) => node.name), Math.min(ready.length, this.options.maxForks), this.options.verbosity),
-        { cwd: dir, env: playbookEnvironment(process.env, dir, controlDir, this.options.pipelining), signal: ctx.signal, output: (stream, text) => output.write(stream, text) },
+        { cwd: dir, env: playbookEnvironment(process.env, dir, controlDir, this.options.pipelining, factCache), signal: ctx.signal, output: (stream, text) => output.write(stream, text) },
       );
       const outcomes = outcome.kind === "exited" ? output.results(outcome.code) : null;
       for (const node of ready) {

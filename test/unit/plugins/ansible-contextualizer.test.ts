@@ -159,6 +159,17 @@ test("environment: Ansible's settings win over the inherited environment; tempor
   assert.equal(playbookEnvironment({}, "/tmp/run", "/tmp/imcp-1", false).ANSIBLE_PIPELINING, "False");
 });
 
+test("environment: with a fact cache, facts are gathered only when none are cached, and kept in its folder", () => {
+  const cached = playbookEnvironment({ ANSIBLE_GATHERING: "explicit" }, "/tmp/run", "/tmp/imcp-1", true, "/data/contextualization/inf-1/ansible-facts");
+  assert.equal(cached.ANSIBLE_GATHERING, "smart");
+  assert.equal(cached.ANSIBLE_CACHE_PLUGIN, "jsonfile");
+  assert.equal(cached.ANSIBLE_CACHE_PLUGIN_CONNECTION, "/data/contextualization/inf-1/ansible-facts");
+  assert.equal(cached.ANSIBLE_CACHE_PLUGIN_TIMEOUT, "86400");
+  const uncached = playbookEnvironment({}, "/tmp/run", "/tmp/imcp-1", true);
+  assert.equal(uncached.ANSIBLE_CACHE_PLUGIN, undefined);
+  assert.equal(uncached.ANSIBLE_GATHERING, undefined);
+});
+
 test("shellQuote: one word whatever the text", () => {
   assert.equal(shellQuote("a b"), "'a b'");
   assert.equal(shellQuote("it's"), `'it'\\''s'`);
