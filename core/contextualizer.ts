@@ -60,8 +60,9 @@ export interface PlaybookTask {
   variables: Record<string, string | number | boolean>;
   /**
    * A folder of this infrastructure's own, for what a contextualizer keeps from one playbook to
-   * the next (the Ansible plugin: the facts it gathered). It may not exist yet; the server
-   * removes it with the infrastructure.
+   * the next of a contextualization (the Ansible plugin: the facts it gathered). It may not
+   * exist yet; the playbooks of one step may use it at the same time; the server empties it
+   * when a new contextualization starts and removes it with the infrastructure.
    */
   cacheDir?: string;
 }

@@ -5,7 +5,7 @@ import {
   type AccessResult, type ConnectionInfo, type ContextNode, type InventoryVm, type NameDefaults, type PlannedTask, type PlaybookResults, type Radl, type System, type TaskResult,
 } from "../../core/index.ts";
 import type { ContextOp, ContextOps } from "../workers/context-calls.ts";
-import { contextCacheDir } from "./context-cache.ts";
+import { contextCacheDir, removeContextCache } from "./context-cache.ts";
 import type { Infrastructure, Vm } from "./infrastructure.ts";
 
 // The contextualization flow (IM behaviour §5.7): whether it is enabled, its effect on VM and
@@ -106,6 +106,8 @@ export function startContextualization(host: ContextHost, infrastructure: Infras
   } else {
     current.settled = run(host, infrastructure, current, () => withTimeLimit(current, signal, infrastructure, async (phase) => {
       await previousSettled;
+      // What a contextualizer cached (Ansible's facts) is this run's: the machines may have changed.
+      await removeContextCache(host.settings.cacheRoot, infrastructure.id);
       await configureAll(host, infrastructure, current, phase);
     }));
   }

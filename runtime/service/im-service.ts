@@ -102,13 +102,18 @@ export class ImService {
     this.sleeper = setInterval(() => this.sleepIdle(), SLEEP_SWEEP_MS).unref();
     const ids = await this.deps.store.list();
     const records: InfrastructureRecord[] = [];
+    const destroyed = new Set<string>();
     for (let i = 0; i < ids.length; i += 64) {
-      const batch = await Promise.all(ids.slice(i, i + 64).map((id) => this.readRecord(id)));
-      records.push(...batch.filter((r): r is InfrastructureRecord => r !== undefined && !r.deleted));
+      for (const record of await Promise.all(ids.slice(i, i + 64).map((id) => this.readRecord(id)))) {
+        if (record?.deleted) destroyed.add(record.id);
+        else if (record) records.push(record);
+      }
     }
     records.sort((a, b) => a.lastDate - b.lastDate);
     for (const record of records) this.restore(record);
-    await sweepContextCaches(this.settings.context.cacheRoot, records.map((record) => record.id));
+    // A record that could not be read keeps its folder: it may be mended.
+    await sweepContextCaches(this.settings.context.cacheRoot, ids.filter((id) => !destroyed.has(id)), (dir, error) =>
+      this.deps.log.warn("cannot remove a contextualization cache", { dir, error: error.message }));
   }
 
   private async readRecord(id: string): Promise<InfrastructureRecord | undefined> {
@@ -508,6 +513,8 @@ export class ImService {
 
   /** Contextualizes with the caller's credentials; a run that goes on uses the latest ones. */
   private contextualize(infrastructure: Infrastructure, auth: AuthItem[], vmList: readonly unknown[] | null = null): void {
+    // Destroyed or exported with delete while the caller was busy (a RemoveResource, say).
+    if (this.infrastructures.get(infrastructure.id) !== infrastructure) return;
     this.contextAuth.set(infrastructure.id, auth);
     const owner = imCredentials(auth)[0];
     const host = {
@@ -557,10 +564,9 @@ export class ImService {
 
   private evict(infrastructure: Infrastructure): void {
     this.cancelContextualization(infrastructure.id);
-    // Once its playbooks have stopped, nothing writes to the cache any more.
-    const stopped = this.contexts.get(infrastructure.id)?.settled ?? Promise.resolve();
-    void stopped.then(() => removeContextCache(this.settings.context.cacheRoot, infrastructure.id)).catch((error: Error) =>
-      this.deps.log.warn("cannot remove the contextualization cache", { infrastructureId: infrastructure.id, error: error.message }));
+    // A cancelled playbook that writes to it as it stops may leave it again: the next start sweeps it.
+    removeContextCache(this.settings.context.cacheRoot, infrastructure.id).catch((error: Error) =>
+      this.deps.log.warn("cannot remove a contextualization cache", { infrastructureId: infrastructure.id, error: error.message }));
     this.contexts.delete(infrastructure.id);
     this.contextAuth.delete(infrastructure.id);
     this.infrastructures.delete(infrastructure.id);

@@ -165,6 +165,7 @@ export class AnsibleContextualizer implements Contextualizer {
       if (ready.length === 0) return results;
       const files = await this.writePlaybookFiles(dir, task, reached);
       const factCache = task.cacheDir && join(task.cacheDir, "ansible-facts");
+      ctx.signal.throwIfAborted(); // a cancelled run must not make the folder again
       if (factCache) await mkdir(factCache, { recursive: true, mode: 0o700 });
       ctx.log.info("Running a playbook", { task: task.name, targets: ready.map((node) => node.name) });
       const output = new PlaybookOutput(new Map(ready.map((node) => [node.name, node.imId])), (text, imId) => ctx.output(text, imId));
