@@ -140,8 +140,8 @@ export function checkRadl(radl: Radl): void {
   for (const host of radl.ansibleHosts) checkAnsibleHost(host, scope);
   for (const system of radl.systems) checkSystem(system, scope);
   for (const deploy of radl.deploys) checkDeploy(deploy, scope);
-  const budget = yamlBudget();
-  for (const configure of radl.configures) checkConfigure(configure, budget);
+  const invalid = invalidRecipe(radl.configures);
+  if (invalid) throw new RadlError(`Invalid YAML code: ${invalid.problem}.`, invalid.configure.line);
   checkContextualize(radl.contextualize, scope);
 }
 
@@ -297,10 +297,14 @@ function checkDeploy(deploy: Deploy, scope: Scope): void {
   if (!Number.isInteger(deploy.vmNumber) || deploy.vmNumber < 0) throw new RadlError("Invalid number of virtual machines to deploy.", deploy.line);
 }
 
-function checkConfigure(configure: Configure, budget: YamlBudget): void {
-  if (!configure.recipes) return;
-  const problem = yamlProblem(configure.recipes, budget);
-  if (problem) throw new RadlError(`Invalid YAML code: ${problem}.`, configure.line);
+/** The first configure whose recipes are not valid YAML, and why; the document's recipes share one budget. */
+export function invalidRecipe(configures: readonly Configure[]): { configure: Configure; problem: string } | null {
+  const budget = yamlBudget();
+  for (const configure of configures) {
+    const problem = configure.recipes ? yamlProblem(configure.recipes, budget) : null;
+    if (problem) return { configure, problem };
+  }
+  return null;
 }
 
 /**
@@ -311,11 +315,11 @@ function checkConfigure(configure: Configure, budget: YamlBudget): void {
 const SLOW_YAML_BUDGET = 1 << 20;
 
 /** What is left of a document's budget for the `yaml` package; shared by its recipes. */
-export interface YamlBudget {
+interface YamlBudget {
   characters: number;
 }
 
-export function yamlBudget(): YamlBudget {
+function yamlBudget(): YamlBudget {
   return { characters: SLOW_YAML_BUDGET };
 }
 

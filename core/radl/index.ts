@@ -10,7 +10,7 @@ export { AnsibleHost, Application, Configure, Contextualize, ContextualizeItem, 
 export type { Aspect, Credentials, IfPresent } from "./radl.ts";
 export { parseOutports, DEFAULT_CIDR } from "./outports.ts";
 export type { Outport, PortProtocol } from "./outports.ts";
-export { checkRadl, readRecipes, yamlBudget, yamlProblem, type YamlBudget } from "./check.ts";
+export { checkRadl, invalidRecipe, readRecipes, yamlProblem } from "./check.ts";
 export { parseRadlText, MAX_NESTING } from "./parser.ts";
 export { parseRadlJson, radlToSimple, featuresToSimple, dumpRadlJson } from "./json.ts";
 export type { SimpleJson, SimpleObject } from "./json.ts";

@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { fromCallback } from "xstate";
 import {
   Application, Feature, ImError, Radl, RadlError, aggregateState, checkRadl, cloudList, credentialsOfType, dumpRadlJson, errors,
-  featuresToSimple, imCredentials, mergeRadl, parseAuth, parseRadl, parseRadlText, radlFromStructure, radlToStructure, resolveReferences, yamlBudget, yamlProblem,
+  featuresToSimple, imCredentials, invalidRecipe, mergeRadl, parseAuth, parseRadl, parseRadlText, radlFromStructure, radlToStructure, resolveReferences,
   type AuthItem, type CloudEntry, type StoredRecord, type Store, type System, type VmFacts, type VmState,
 } from "../../core/index.ts";
 import { infrastructureMachine, type InfrastructureEvent, type LaunchPlan } from "../../core/machines/infrastructure.machine.ts";
@@ -763,11 +763,8 @@ export class ImService {
   async reconfigure(infId: unknown, radlText: unknown, auth: unknown, vmList?: unknown): Promise<string> {
     const { infrastructure, auth: items } = await this.access(infId, auth, "write");
     const radl = parseOnly(radlText);
-    const budget = yamlBudget();
-    for (const configure of radl.configures) {
-      const problem = configure.recipes ? yamlProblem(configure.recipes, budget) : null;
-      if (problem) throw errors.operationFailed(`Error parsing YAML: ${problem}`);
-    }
+    const invalid = invalidRecipe(radl.configures);
+    if (invalid) throw errors.operationFailed(`Error parsing YAML: ${invalid.problem}`);
     const stored = parseRadlText(infrastructure.radl);
     for (const configure of radl.configures) stored.add(configure, "replace");
     stored.add(radl.contextualize);
