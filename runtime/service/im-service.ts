@@ -384,8 +384,11 @@ export class ImService {
     let incoming: Radl;
     try {
       const stored = parseRadlText(infrastructure.radl);
-      incoming = resolveReferences(radl instanceof Radl ? radl : parseChecked(radl), stored);
-      checkRadl(incoming);
+      // CreateInfrastructure's document is checked already, and a new infrastructure resolves
+      // nothing in it: checking it again would only spend the recipes' YAML budget twice.
+      const checked = radl instanceof Radl;
+      incoming = resolveReferences(checked ? radl : parseChecked(radl), stored);
+      if (!checked) checkRadl(incoming);
       const merged = mergeRadl(stored, incoming);
       checkRadl(merged);
       infrastructure.radl = merged.toString();
@@ -576,7 +579,7 @@ export class ImService {
   /** Cancels the infrastructure's contextualization if it is still running. */
   private cancelContextualization(id: string): void {
     const context = this.contexts.get(id);
-    if (context?.running && !context.controller.signal.aborted) context.controller.abort();
+    if (context?.running) context.controller.abort();
   }
 
   /**
