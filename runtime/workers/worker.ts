@@ -3,7 +3,7 @@ import { loadPlugins, resolveContextualizer, resolveProvider, type LoadedPlugins
 import { replyOnPort, runContextOp, type ContextTask } from "./context-calls.ts";
 import { SHUTDOWN_REASON, runProviderOp, type Envelope, type ProviderTask } from "./provider-calls.ts";
 import { createLogger } from "../logger.ts";
-import { ProviderError, type CloudProvider } from "../../core/index.ts";
+import { ProviderError } from "../../core/index.ts";
 
 // A piscina worker: loads the configured plugins once (into this thread's own container) and
 // runs provider and contextualizer operations.
@@ -22,8 +22,6 @@ const setup = workerData as WorkerData;
 // is every task's answer.
 const loaded: Promise<LoadedPlugins> = loadPlugins(setup.plugins, setup.baseDir);
 loaded.catch(() => undefined);
-/** Providers by type, resolved from the container once (it holds one instance of each). */
-const providers = new Map<string, CloudProvider>();
 
 /** The signals of the provider calls this thread is running. */
 const running = new Set<AbortController>();
@@ -55,11 +53,8 @@ async function outcomeOf(call: ProviderTask | ContextTask): Promise<Envelope<unk
     if (!contextualizer) return { ok: false, error: { code: "terminal", message: `No contextualizer plugin named ${call.contextualizer}` } };
     return runContextOp(contextualizer, call, createLogger({ level: setup.logLevel, fields: { worker: true, contextualizer: call.contextualizer, op: call.op } }));
   }
-  let provider = providers.get(call.type);
-  if (!provider) {
-    provider = resolveProvider(plugins, call.type);
-    if (provider) providers.set(call.type, provider);
-  }
+  // The container holds one instance of each provider.
+  const provider = resolveProvider(plugins, call.type);
   if (!provider) return { ok: false, error: { code: "terminal", message: `No provider plugin for type ${call.type}` } };
   const log = createLogger({ level: setup.logLevel, fields: { worker: true, provider: call.type, op: call.op } });
   // The main thread fails the call at its deadline; this aborts the provider's own work then.
