@@ -12,6 +12,7 @@ import { generateRadl } from "../../fixtures/radl-generator.ts";
 
 /** 3000 runs per property keep the file at a few seconds; set YAML_SUBSET_RUNS for a longer search. */
 const NUM_RUNS = Number(process.env.YAML_SUBSET_RUNS ?? 3000);
+const FAST_PATH_SEED = 20261127;
 
 const HANG_GUARD_MS = 20_000;
 /** Generous for hostile lines: at a quarter of the budget the package takes about a second (it took minutes when quadratic). */
@@ -254,7 +255,10 @@ describe("fast YAML check of recipes", () => {
         if (isCertainlyValidYaml(text)) fast++;
         if (yamlPackageProblem(text) === null) valid++;
       }),
-      { numRuns: NUM_RUNS },
+      // A fixed seed: the share below is a statistic of the sample (about 29% on average), and
+      // random samples fell under a quarter about once in 70 runs. The mutated documents below
+      // still explore random ones.
+      { numRuns: NUM_RUNS, seed: FAST_PATH_SEED },
     );
     // The property only means something if the fast path answers often.
     assert.ok(fast > valid / 4, `${fast} of ${valid} valid documents took the fast path`);
